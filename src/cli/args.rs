@@ -1,0 +1,175 @@
+//! Raw command-line arguments, exactly as parsed. No validation beyond types and no side
+//! effects here: [`super::scan_cmd`] resolves these into a scan configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use keysift::rules::Confidence;
+
+/// Finds leaked credentials in directories and stdin.
+#[derive(Debug, Parser)]
+#[command(name = "keysift", version = super::version(), about, long_about = None)]
+#[command(
+    after_help = "Exit codes: 0 no findings, 1 findings, 2 an input could not be scanned or a usage/config error."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files and directory trees.
+    Dir(DirArgs),
+    /// Scan standard input.
+    Stdin(ScanArgs),
+    /// List or check signatures.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// `keysift dir`.
+#[derive(Debug, Args)]
+pub struct DirArgs {
+    /// Files or directories to scan.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Honour .gitignore files (and git's exclude files); .keysiftignore is always honoured.
+    #[arg(long)]
+    pub gitignore: bool,
+    /// Follow symbolic links (loops are detected and reported).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Skip files larger than this (e.g. 512K, 100M, 2G).
+    #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Scan options.
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+/// Options of every scan.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Extra signature files or directories (TOML), added to the built-in ones.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Report findings at or above this confidence.
+    #[arg(long, value_name = "LEVEL", default_value = "medium", value_parser = parse_confidence)]
+    pub confidence: Confidence,
+    /// Print secrets in clear instead of redacted.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// When to colour human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print no summary or warnings on stderr (errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `keysift rules ...`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the signatures.
+    List {
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+        /// Extra signature files or directories to include.
+        #[arg(long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
+    },
+    /// Check signatures: they load, compile, match their examples and not their negative examples.
+    Check {
+        /// Extra signature files or directories, checked together with the built-in ones.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Grouped by file, for people.
+    Human,
+    /// One JSON document.
+    Json,
+    /// One JSON object per finding per line, streamed.
+    Jsonl,
+}
+
+/// `rules list` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// A table.
+    Human,
+    /// A JSON array.
+    Json,
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+fn parse_confidence(s: &str) -> Result<Confidence, String> {
+    s.parse()
+}
+
+/// `4096`, `512K`, `100M`, `2G`, `1GiB`: binary multiples.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let trimmed = s.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    let number_end = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(number_end);
+    let value: u64 = number.parse().map_err(|_| format!("invalid size {s:?}"))?;
+    let multiplier: u64 = match unit.trim_end_matches("ib").trim_end_matches('b') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => return Err(format!("invalid size {s:?} (use a number with K, M or G)")),
+    };
+    value
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("size {s:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512K"), Ok(512 * 1024));
+        assert_eq!(parse_size("100M"), Ok(100 << 20));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("10MB"), Ok(10 << 20));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("10X").is_err());
+        assert!(parse_size("99999999999999999999T").is_err());
+    }
+}

@@ -1,0 +1,57 @@
+//! The command-line front end: parse arguments, resolve them into configured library objects,
+//! run, and map the outcome to an exit code.
+//!
+//! Exit codes (the contract CI relies on):
+//! * `0`: the scan completed and found nothing;
+//! * `1`: findings were reported;
+//! * `2`: an input could not be scanned (it is named on stderr), or a usage or configuration
+//!   error. Errors take precedence over findings, so a partial scan never looks complete.
+
+mod args;
+mod rules_cmd;
+mod scan_cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+/// Outcomes, as exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing found.
+    Clean = 0,
+    /// Findings reported (or, for `rules check`, problems found).
+    Found = 1,
+    /// Something could not be scanned, or bad usage/configuration.
+    Error = 2,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        ExitCode::from(outcome as u8)
+    }
+}
+
+/// The version string, naming the engines compiled in.
+pub fn version() -> &'static str {
+    concat!(env!("CARGO_PKG_VERSION"), " (engines: portable)")
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dir(args) => scan_cmd::dir(args),
+        Command::Stdin(args) => scan_cmd::stdin(args),
+        Command::Rules(command) => rules_cmd::run(command),
+    };
+    match result {
+        Ok(outcome) => outcome.into(),
+        Err(err) => {
+            eprintln!("keysift: error: {err:#}");
+            Outcome::Error.into()
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Matching engines: bytes in, every raw match of every signature out.
+//!
+//! Matching runs in two stages, and the contract between them is [`Triggers`]:
+//!
+//! 1. A **prefilter** finds where each signature *could* match. The portable engine does this
+//!    with one Aho-Corasick automaton over every signature's keywords; each keyword hit opens a
+//!    window of the signature's maximum match length on both sides (every match contains one of
+//!    its signature's keywords, so every match lies inside such a window). Overlapping windows of
+//!    the same signature merge.
+//! 2. **Confirmation** ([`confirm`]) runs only the triggered signatures' regexes, only inside
+//!    their windows, and extracts the secret and named captures.
+//!
+//! A signature without keywords (`keywordless = true`, rare by policy) gets one window over the
+//! whole blob. Engines differ only in stage 1, so they agree on results by construction as long
+//! as their prefilters never miss a keyword hit.
+
+mod confirm;
+mod portable;
+mod triggers;
+
+use std::{any::Any, ops::Range, sync::Arc};
+
+pub use confirm::confirm;
+pub use portable::PortableEngine;
+pub use triggers::Triggers;
+
+use crate::rules::SignatureIndex;
+
+/// One match of one signature: the stage-2 output and the filters' input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMatch {
+    /// The signature that matched.
+    pub signature: SignatureIndex,
+    /// Byte span of the whole match.
+    pub span: Range<usize>,
+    /// Byte span of the secret (the `secret` group, or the whole match).
+    pub secret: Range<usize>,
+    /// Other named groups that took part in the match (a host, a user name, a key id).
+    pub captures: Vec<NamedCapture>,
+}
+
+/// A named capture group's span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedCapture {
+    /// The group name from the pattern.
+    pub name: Arc<str>,
+    /// Byte span in the blob.
+    pub span: Range<usize>,
+}
+
+/// Per-thread working memory of an engine, created by [`Matcher::new_scratch`]. Each worker
+/// thread owns one, so matching takes no locks.
+pub struct Scratch(Box<dyn Any + Send>);
+
+impl Scratch {
+    /// Wraps an engine's own scratch type.
+    pub fn new<T: Any + Send>(inner: T) -> Self {
+        Scratch(Box::new(inner))
+    }
+
+    /// The engine's scratch, if `self` was made by that engine.
+    pub fn downcast_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.0.downcast_mut()
+    }
+}
+
+/// A matching failure: a signature whose regex cannot be compiled, or an engine error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum MatchError {
+    /// A signature's regex failed to compile when first needed.
+    #[error("signature {id}: pattern does not compile: {message}")]
+    Pattern {
+        /// The signature id.
+        id: String,
+        /// The compiler's message.
+        message: String,
+    },
+    /// Scratch from another engine was passed in.
+    #[error("scratch space belongs to a different engine")]
+    ForeignScratch,
+}
+
+/// Reports every match of every signature in a blob. Implementations differ in how they find
+/// the places worth confirming; see the module docs for the contract.
+pub trait Matcher: Send + Sync {
+    /// Fresh per-thread working memory.
+    fn new_scratch(&self) -> Scratch;
+
+    /// Appends to `out` every match of every signature in `haystack`, in no particular order.
+    /// Overlapping matches of different signatures are all reported.
+    fn find_matches(
+        &self,
+        haystack: &[u8],
+        scratch: &mut Scratch,
+        out: &mut Vec<RawMatch>,
+    ) -> Result<(), MatchError>;
+
+    /// A short name for `--version` and diagnostics.
+    fn name(&self) -> &'static str {
+        "unnamed"
+    }
+}

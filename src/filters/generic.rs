@@ -1,0 +1,348 @@
+//! Heuristics for generic secrets: a value assigned to a suspicious name, with no provider
+//! format to vouch for it.
+//!
+//! Signatures marked `generic = true` find the assignments (`password = "..."`,
+//! `"api_key": "..."`, `<secret>...</secret>`, `TOKEN=...`); this module decides whether the
+//! value looks like a real secret. The decision is layered, cheapest first:
+//!
+//! 1. the **name**: some names only look suspicious (`token_type`, `password_min_length`,
+//!    `public_key`, `key_id`) and never hold secrets;
+//! 2. the **value**: templates, references, code, placeholders, file names, repetition
+//!    ([`super::placeholder`]);
+//! 3. **randomness**: Shannon entropy, the mix of character classes, and how much of the value
+//!    is dictionary words ([`super::words`]).
+//!
+//! Random-looking values are reported at medium confidence; password-like values (long enough,
+//! mixed, not word salad) at low, so they only show with `--confidence low`.
+
+use super::{entropy::shannon, placeholder::placeholder_reason, words::word_coverage};
+use crate::rules::Confidence;
+
+/// Name parts that mark configuration *about* a secret rather than the secret itself.
+const NON_SECRET_NAME_PARTS: &[&str] = &[
+    "public",
+    "pub",
+    "id",
+    "ids",
+    "type",
+    "types",
+    "length",
+    "len",
+    "size",
+    "min",
+    "max",
+    "count",
+    "url",
+    "uri",
+    "endpoint",
+    "path",
+    "file",
+    "filename",
+    "dir",
+    "name",
+    "format",
+    "algorithm",
+    "alg",
+    "algo",
+    "expiry",
+    "expires",
+    "expiration",
+    "ttl",
+    "timeout",
+    "header",
+    "prefix",
+    "suffix",
+    "field",
+    "param",
+    "label",
+    "placeholder",
+    "hint",
+    "description",
+    "desc",
+    "regex",
+    "pattern",
+    "policy",
+    "strength",
+    "error",
+    "message",
+    "msg",
+    "enabled",
+    "enable",
+    "required",
+    "mode",
+    "method",
+    "version",
+    "index",
+    "usage",
+    "validator",
+    "validation",
+    "input",
+    "ref",
+    "reference",
+    "location",
+    "kind",
+    "scheme",
+    "encoding",
+    "rotation",
+    "lifetime",
+    "duration",
+    "storage",
+    "provider",
+    "store",
+    "manager",
+    "class",
+    "fingerprint",
+    "hash",
+];
+
+/// Name parts that are secret despite containing a part above (`secret_id` in Vault).
+const SECRET_NAME_OVERRIDES: &[&str] = &["secret_id", "secretid"];
+
+/// The verdict on one generic candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenericVerdict {
+    /// Report it, at most at this confidence.
+    Keep(Confidence),
+    /// Not a secret, and why.
+    Reject(&'static str),
+}
+
+/// Judges a value assigned to `name` (when the signature captured one).
+pub fn assess(name: Option<&[u8]>, value: &[u8]) -> GenericVerdict {
+    if let Some(reason) = name.and_then(non_secret_name) {
+        return GenericVerdict::Reject(reason);
+    }
+    if value.len() < 6 {
+        return GenericVerdict::Reject("too short");
+    }
+    if let Some(reason) = placeholder_reason(value) {
+        return GenericVerdict::Reject(reason);
+    }
+    let randomness = Randomness::of(value);
+    if randomness.looks_random() {
+        if randomness.looks_like_uuid {
+            // UUIDs are identifiers far more often than keys.
+            return GenericVerdict::Keep(Confidence::Low);
+        }
+        GenericVerdict::Keep(Confidence::Medium)
+    } else if randomness.looks_like_password() {
+        GenericVerdict::Keep(Confidence::Low)
+    } else {
+        GenericVerdict::Reject("not random enough")
+    }
+}
+
+fn non_secret_name(name: &[u8]) -> Option<&'static str> {
+    let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+    if SECRET_NAME_OVERRIDES.iter().any(|o| lower.contains(o)) {
+        return None;
+    }
+    let parts = split_name(name);
+    parts
+        .iter()
+        .any(|p| NON_SECRET_NAME_PARTS.contains(&p.as_str()))
+        .then_some("the name describes a secret's settings, not the secret")
+}
+
+/// Splits `clientSecretMaxLength`, `client_secret-max.length` into lowercase parts.
+fn split_name(name: &[u8]) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut previous_lower = false;
+    for &b in name {
+        let boundary = !b.is_ascii_alphanumeric() || (b.is_ascii_uppercase() && previous_lower);
+        if boundary && !current.is_empty() {
+            parts.push(std::mem::take(&mut current));
+        }
+        if b.is_ascii_alphanumeric() {
+            current.push(b.to_ascii_lowercase() as char);
+        }
+        previous_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
+/// Measurements of a value's randomness.
+#[derive(Debug)]
+struct Randomness {
+    len: usize,
+    entropy: f64,
+    classes: u8,
+    has_digit: bool,
+    words: f64,
+    hex_only: bool,
+    looks_like_uuid: bool,
+}
+
+impl Randomness {
+    fn of(value: &[u8]) -> Self {
+        let has = |f: fn(&u8) -> bool| value.iter().any(f);
+        let has_digit = has(u8::is_ascii_digit);
+        let classes = [
+            has(u8::is_ascii_lowercase),
+            has(u8::is_ascii_uppercase),
+            has_digit,
+            has(|b| b.is_ascii_punctuation()),
+        ]
+        .iter()
+        .filter(|&&x| x)
+        .count() as u8;
+        Randomness {
+            len: value.len(),
+            entropy: shannon(value),
+            classes,
+            has_digit,
+            words: word_coverage(value),
+            hex_only: value.iter().all(u8::is_ascii_hexdigit),
+            looks_like_uuid: is_uuid(value),
+        }
+    }
+
+    /// Machine-generated: long, high entropy for its length and alphabet, mixed, and not made
+    /// of words.
+    fn looks_random(&self) -> bool {
+        let Some(floor) = entropy_floor(self.len, self.hex_only) else {
+            return false;
+        };
+        self.entropy >= floor && self.classes >= 2 && self.has_digit && self.words < 0.5
+    }
+
+    /// Chosen by a person but plausibly real: long enough, mixed classes, not only words.
+    fn looks_like_password(&self) -> bool {
+        self.len >= 8 && self.classes >= 3 && self.entropy >= 2.5 && self.words < 0.75
+    }
+}
+
+/// The entropy below which a value of `len` characters is unlikely to be random: about the
+/// first percentile of uniformly random strings of that length (base62/base64, or hex), found
+/// by simulation. Short strings cannot reach their alphabet's full entropy, hence the table.
+fn entropy_floor(len: usize, hex_only: bool) -> Option<f64> {
+    const BASE62: [(usize, f64); 7] = [
+        (12, 2.9),
+        (16, 3.2),
+        (20, 3.5),
+        (24, 3.7),
+        (32, 4.0),
+        (40, 4.2),
+        (64, 4.5),
+    ];
+    const HEX: [(usize, f64); 6] = [
+        (16, 2.6),
+        (20, 2.8),
+        (24, 3.0),
+        (32, 3.2),
+        (40, 3.3),
+        (64, 3.5),
+    ];
+    let table: &[(usize, f64)] = if hex_only { &HEX } else { &BASE62 };
+    table
+        .iter()
+        .rev()
+        .find(|(min_len, _)| len >= *min_len)
+        .map(|(_, floor)| *floor)
+}
+
+fn is_uuid(value: &[u8]) -> bool {
+    value.len() == 36
+        && value.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(name: &str, value: &str) -> GenericVerdict {
+        assess(Some(name.as_bytes()), value.as_bytes())
+    }
+
+    #[test]
+    fn random_values_under_secret_names_are_medium() {
+        assert_eq!(
+            verdict("api_key", "q8Zr2LxV0pTn4KmW7sYb"),
+            GenericVerdict::Keep(Confidence::Medium)
+        );
+        assert_eq!(
+            verdict("client_secret", "9f86d081884c7d659a2feaa0c55ad015"),
+            GenericVerdict::Keep(Confidence::Medium)
+        );
+        assert_eq!(
+            verdict("secret_id", "c3f1a9e2b7d04f6a8e5b"),
+            GenericVerdict::Keep(Confidence::Medium)
+        );
+    }
+
+    #[test]
+    fn hand_made_passwords_are_low() {
+        assert_eq!(
+            verdict("password", "Summer2024!Fun"),
+            GenericVerdict::Keep(Confidence::Low)
+        );
+        assert_eq!(
+            verdict("db_password", "Winter#Rain71"),
+            GenericVerdict::Keep(Confidence::Low)
+        );
+    }
+
+    #[test]
+    fn uuids_are_low() {
+        assert_eq!(
+            verdict("token", "3f0c8a52-9b1e-4d7a-a2c4-6e8f1b0d9c37"),
+            GenericVerdict::Keep(Confidence::Low)
+        );
+    }
+
+    #[test]
+    fn settings_about_secrets_are_rejected() {
+        for name in [
+            "password_min_length",
+            "token_type",
+            "publicKey",
+            "key_id",
+            "secretName",
+            "tokenUrl",
+            "passwordHint",
+        ] {
+            assert!(
+                matches!(
+                    verdict(name, "q8Zr2LxV0pTn4KmW7sYb"),
+                    GenericVerdict::Reject(_)
+                ),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn weak_or_placeholder_values_are_rejected() {
+        for value in [
+            "changeme",
+            "hunter2",
+            "mysecretpassword",
+            "SuperSecretValue",
+            "${TOKEN}",
+            "abc123",
+            "aaaaaaaaaaaa",
+        ] {
+            assert!(
+                matches!(verdict("password", value), GenericVerdict::Reject(_)),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_split_on_case_and_separators() {
+        assert_eq!(
+            split_name(b"clientSecretMaxLength"),
+            ["client", "secret", "max", "length"]
+        );
+        assert_eq!(split_name(b"DB_PASSWORD"), ["db", "password"]);
+        assert_eq!(split_name(b"x-api-key.v2"), ["x", "api", "key", "v2"]);
+    }
+}

@@ -1,0 +1,79 @@
+//! Stage 3: decide which raw matches are worth reporting, and how confidently.
+//!
+//! Each raw match passes, in order: the signature's entropy floor, its checksum (a valid one
+//! raises confidence to high, an invalid one rejects a look-alike), the generic-secret
+//! heuristics for generic signatures, and finally the user's confidence floor. The filters see
+//! only the matched bytes and the signature, never the origin, so a blob's candidates are the
+//! same wherever the blob was found.
+
+pub mod entropy;
+pub mod generic;
+pub mod placeholder;
+pub mod words;
+
+use crate::{
+    engine::RawMatch,
+    rules::{Confidence, RuleSet},
+};
+
+/// A raw match that survived the filters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The match.
+    pub raw: RawMatch,
+    /// Confidence after checksum and heuristics.
+    pub confidence: Confidence,
+    /// Shannon entropy of the secret, bits per byte.
+    pub entropy: f64,
+}
+
+/// The filter chain, configured once per scan.
+#[derive(Debug, Clone)]
+pub struct Filters {
+    floor: Confidence,
+}
+
+impl Filters {
+    /// Filters that drop anything below `floor`.
+    pub fn new(floor: Confidence) -> Self {
+        Filters { floor }
+    }
+
+    /// The confidence floor.
+    pub fn floor(&self) -> Confidence {
+        self.floor
+    }
+
+    /// Judges one raw match found in `haystack`.
+    pub fn judge(&self, rules: &RuleSet, haystack: &[u8], raw: RawMatch) -> Option<Candidate> {
+        let signature = rules.get(raw.signature);
+        let secret = &haystack[raw.secret.clone()];
+        let entropy = entropy::shannon(secret);
+        if signature.min_entropy().is_some_and(|min| entropy < min) {
+            return None;
+        }
+        let mut confidence = signature.confidence();
+        if let Some(checksum) = signature.checksum() {
+            if !checksum.is_valid(secret) {
+                return None;
+            }
+            confidence = Confidence::High;
+        }
+        if signature.is_generic() {
+            let name = raw
+                .captures
+                .iter()
+                .find(|c| &*c.name == "name")
+                .map(|c| &haystack[c.span.clone()]);
+            match generic::assess(name, secret) {
+                generic::GenericVerdict::Keep(level) => confidence = confidence.min(level),
+                generic::GenericVerdict::Reject(_) => return None,
+            }
+        }
+        (confidence >= self.floor).then_some(Candidate {
+            raw,
+            confidence,
+            entropy,
+        })
+    }
+}

@@ -1,0 +1,352 @@
+//! Values that stand for a secret without being one: template variables, environment lookups,
+//! code expressions, documentation placeholders and obviously made-up strings.
+
+/// Substrings that mark a template or a reference to a secret kept elsewhere.
+const REFERENCE_MARKERS: &[&str] = &[
+    "${",
+    "{{",
+    "}}",
+    "%(",
+    "#{",
+    "$(",
+    "<%",
+    "%>",
+    "[[",
+    "]]",
+    "os.environ",
+    "os.getenv",
+    "getenv(",
+    "process.env",
+    "env(",
+    "env[",
+    "env.",
+    "secrets.",
+    "vault:",
+    "ref+",
+    "lookup(",
+    "var.",
+    "locals.",
+    "settings.",
+    "config.",
+    "self.",
+    "this.",
+    "params.",
+    "data.",
+    "@@",
+    "$env:",
+    "keyvault",
+    "secretsmanager",
+    "ssm:",
+    "valuefrom",
+    "secretkeyref",
+    "{{.",
+    "<<",
+    ">>",
+];
+
+/// Words whose presence marks a documentation or test value.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "changeme",
+    "change_me",
+    "change-me",
+    "changethis",
+    "placeholder",
+    "example",
+    "sample",
+    "dummy",
+    "fake",
+    "foobar",
+    "lorem",
+    "redacted",
+    "removed",
+    "hidden",
+    "masked",
+    "notreal",
+    "not_real",
+    "not-a-real",
+    "notasecret",
+    "your_",
+    "your-",
+    "yourpass",
+    "yoursecret",
+    "yourkey",
+    "yourtoken",
+    "insert",
+    "replace",
+    "todo",
+    "fixme",
+    "xxxx",
+    "****",
+    "....",
+    "____",
+    "----",
+    "<your",
+    "enter_",
+    "secret_here",
+    "key_here",
+    "token_here",
+    "here>",
+    "none",
+    "null",
+    "undefined",
+    "default",
+    "password",
+    "passwd",
+    "secret",
+    "mytoken",
+    "apikey",
+    "api_key",
+    "testing",
+    "qwerty",
+    "abcdef",
+    "123456",
+    "letmein",
+    "s3cr3t",
+    "p@ss",
+    "passw0rd",
+];
+
+/// Exact values (case-insensitive) that are never secrets.
+const NON_VALUES: &[&str] = &[
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "nil",
+    "none",
+    "null",
+    "undefined",
+    "empty",
+    "required",
+    "optional",
+    "string",
+    "str",
+    "bytes",
+    "text",
+    "secret",
+    "password",
+    "token",
+    "bearer",
+    "basic",
+];
+
+/// File extensions: a value ending in one is a file name, not a secret.
+const FILE_SUFFIXES: &[&str] = &[
+    ".pem",
+    ".key",
+    ".crt",
+    ".cer",
+    ".p12",
+    ".pfx",
+    ".jks",
+    ".json",
+    ".yaml",
+    ".yml",
+    ".txt",
+    ".env",
+    ".conf",
+    ".cfg",
+    ".ini",
+    ".toml",
+    ".xml",
+    ".properties",
+    ".js",
+    ".ts",
+    ".py",
+    ".rb",
+    ".go",
+    ".java",
+    ".sh",
+    ".html",
+    ".png",
+    ".jpg",
+    ".svg",
+    ".gpg",
+    ".asc",
+    ".pub",
+];
+
+/// Why `value` is a placeholder, reference or non-secret, or `None` if it may be a secret.
+pub fn placeholder_reason(value: &[u8]) -> Option<&'static str> {
+    let lower = String::from_utf8_lossy(value).to_ascii_lowercase();
+    let text = lower.as_str();
+    if NON_VALUES.contains(&text) {
+        return Some("a keyword, not a value");
+    }
+    if REFERENCE_MARKERS.iter().any(|m| text.contains(m)) {
+        return Some("a template or reference to a secret kept elsewhere");
+    }
+    if is_variable_reference(value) {
+        return Some("a variable reference");
+    }
+    if PLACEHOLDER_WORDS.iter().any(|w| text.contains(w)) {
+        return Some("a placeholder");
+    }
+    if text.contains("://")
+        || text.starts_with('/')
+        || text.starts_with("./")
+        || text.starts_with("~/")
+    {
+        return Some("a URL or path");
+    }
+    if text.starts_with("data:") {
+        return Some("a data URI");
+    }
+    if FILE_SUFFIXES.iter().any(|s| text.ends_with(s)) {
+        return Some("a file name");
+    }
+    if is_code_expression(value) {
+        return Some("a code expression");
+    }
+    if is_identifier_like(value) {
+        return Some("an identifier or constant name");
+    }
+    if is_repetitive(value) {
+        return Some("repeated or sequential characters");
+    }
+    None
+}
+
+/// `$VAR`, `%VAR%`, `@VAR@`, `__VAR__`, `<VAR>`, `:var` and similar stand-ins.
+fn is_variable_reference(value: &[u8]) -> bool {
+    let ident = |s: &[u8]| {
+        !s.is_empty()
+            && s.iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+    };
+    match value {
+        [b'$', rest @ ..] => ident(rest),
+        [b':', rest @ ..] => ident(rest),
+        [b'%', inner @ .., b'%'] | [b'@', inner @ .., b'@'] | [b'<', inner @ .., b'>'] => {
+            inner.is_empty() || ident(inner) || inner.contains(&b' ')
+        }
+        [b'_', b'_', inner @ .., b'_', b'_'] => ident(inner),
+        _ => false,
+    }
+}
+
+/// Function calls, member access and concatenations: `getPassword()`, `cfg.db.password`,
+/// `"a" + b`.
+fn is_code_expression(value: &[u8]) -> bool {
+    if value.contains(&b'(') && value.contains(&b')') {
+        return true;
+    }
+    // dotted.identifier.path made only of identifier characters and dots
+    let dotted = value.contains(&b'.')
+        && value.split(|&b| b == b'.').all(|seg| {
+            !seg.is_empty()
+                && seg[0].is_ascii_alphabetic()
+                && seg.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        });
+    dotted || value.windows(3).any(|w| w == b" + " || w == b" . ")
+}
+
+/// `API_KEY`, `MY_SECRET_TOKEN`, `passwordField`, `db-password`: names, not values. A value of
+/// letters and separators only that is mostly dictionary words is a name; a random run of
+/// letters is not.
+fn is_identifier_like(value: &[u8]) -> bool {
+    let letters_and_separators = value
+        .iter()
+        .all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.'));
+    let upper_snake = value
+        .iter()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
+        && value.contains(&b'_');
+    (letters_and_separators && super::words::word_coverage(value) >= 0.4) || upper_snake
+}
+
+/// Runs of one character (`aaaa`) or of consecutive ones (`abcd`, `4321`) that cover most of
+/// the value.
+fn is_repetitive(value: &[u8]) -> bool {
+    if value.len() < 2 {
+        return true;
+    }
+    let mut in_runs = 0usize;
+    let mut run = 1usize;
+    for pair in value.windows(2) {
+        let step = i16::from(pair[1]) - i16::from(pair[0]);
+        if (-1..=1).contains(&step) {
+            run += 1;
+        } else {
+            if run >= 4 {
+                in_runs += run;
+            }
+            run = 1;
+        }
+    }
+    if run >= 4 {
+        in_runs += run;
+    }
+    in_runs * 2 >= value.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholder_reason;
+
+    fn is_placeholder(v: &str) -> bool {
+        placeholder_reason(v.as_bytes()).is_some()
+    }
+
+    #[test]
+    fn templates_and_references_are_placeholders() {
+        for v in [
+            "${DB_PASSWORD}",
+            "{{ .Values.password }}",
+            "{{password}}",
+            "os.environ['SECRET']",
+            "process.env.API_KEY",
+            "%(password)s",
+            "$PASSWORD",
+            "%APPDATA%",
+            "@DB_PASS@",
+            "__SECRET__",
+            "<password>",
+            "<your api key>",
+            "getSecret()",
+            "config.database.password",
+            "${{ secrets.NPM_TOKEN }}",
+        ] {
+            assert!(is_placeholder(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn documentation_values_are_placeholders() {
+        for v in [
+            "changeme",
+            "your_api_key_here",
+            "xxxxxxxxxxxxxxxx",
+            "********",
+            "REDACTED",
+            "example-token-123",
+            "dummy_secret_99",
+            "abcdefghijklmnop",
+            "1234567890",
+            "aaaaaaaaaaaa",
+            "true",
+            "null",
+            "API_KEY",
+            "passwordField",
+            "/etc/secrets/db",
+            "https://example.org/token",
+            "server.key",
+        ] {
+            assert!(is_placeholder(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn random_values_are_not_placeholders() {
+        for v in [
+            "q8Zr2LxV0pTn4KmW7sYb",
+            "9f86d081884c7d659a2feaa0c55ad015",
+            "Tr0ub4dor&3x!",
+            "hG7#kP2$vL9q",
+        ] {
+            assert!(!is_placeholder(v), "{v}");
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Turns a blob's candidates into findings: one per secret and place, with line, column and a
+//! snippet. Line numbers are computed only here, for the few matches that survive filtering,
+//! in a single pass over the blob.
+
+use std::ops::Range;
+
+use super::BlobFinding;
+use crate::{filters::Candidate, rules::RuleSet};
+
+/// Longest snippet context kept on each side of the secret, in bytes.
+const CONTEXT: usize = 60;
+/// Longest part of the secret shown in a snippet (multi-line secrets show their first line).
+const SECRET_IN_SNIPPET: usize = 120;
+
+/// The line around a secret, cut to a readable length, with the secret kept separate so sinks
+/// can redact it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snippet {
+    /// Text before the secret on its line (`…` marks a cut).
+    pub before: String,
+    /// The secret's text on this line.
+    pub secret: String,
+    /// Text after the secret on its line.
+    pub after: String,
+}
+
+/// Builds the findings of one blob from its candidates.
+///
+/// Candidates with the same secret span collapse into one finding, keeping the most confident
+/// signature (provider-specific before generic) and listing the others in `also_matched`. A
+/// generic candidate whose secret overlaps a provider-specific one is dropped: the specific
+/// signature already explains it.
+pub fn describe(
+    rules: &RuleSet,
+    haystack: &[u8],
+    mut candidates: Vec<Candidate>,
+) -> Vec<BlobFinding> {
+    let is_generic = |c: &Candidate| rules.get(c.raw.signature).is_generic();
+    candidates.sort_by(|a, b| {
+        (a.raw.secret.start, a.raw.secret.end)
+            .cmp(&(b.raw.secret.start, b.raw.secret.end))
+            .then(b.confidence.cmp(&a.confidence))
+            .then(is_generic(a).cmp(&is_generic(b)))
+            .then(a.raw.signature.cmp(&b.raw.signature))
+    });
+
+    let specific: Vec<Range<usize>> = candidates
+        .iter()
+        .filter(|c| !is_generic(c))
+        .map(|c| c.raw.secret.clone())
+        .collect();
+    let overlaps_specific = |span: &Range<usize>| {
+        specific
+            .iter()
+            .any(|s| s.start < span.end && span.start < s.end)
+    };
+
+    let mut kept: Vec<(Candidate, Vec<String>)> = Vec::new();
+    for candidate in candidates {
+        if is_generic(&candidate) && overlaps_specific(&candidate.raw.secret) {
+            continue;
+        }
+        match kept.last_mut() {
+            Some((best, also)) if best.raw.secret == candidate.raw.secret => {
+                let id = rules.get(candidate.raw.signature).id().to_string();
+                if !also.contains(&id) && id != rules.get(best.raw.signature).id() {
+                    also.push(id);
+                }
+            }
+            _ => kept.push((candidate, Vec::new())),
+        }
+    }
+
+    let mut lines = LineCounter::new(haystack);
+    kept.into_iter()
+        .map(|(candidate, also_matched)| {
+            let signature = rules.get(candidate.raw.signature);
+            let secret = candidate.raw.secret.clone();
+            let (line, line_start) = lines.line_of(secret.start);
+            BlobFinding {
+                signature_id: signature.id().to_string(),
+                signature_name: signature.name().to_string(),
+                confidence: candidate.confidence,
+                entropy: candidate.entropy,
+                secret: String::from_utf8_lossy(&haystack[secret.clone()]).into_owned(),
+                offset: secret.start,
+                line,
+                column: 1 + char_count(&haystack[line_start..secret.start]),
+                snippet: snippet(haystack, line_start, secret),
+                also_matched,
+            }
+        })
+        .collect()
+}
+
+/// Counts newlines incrementally: queries must come in non-decreasing offset order.
+struct LineCounter<'a> {
+    haystack: &'a [u8],
+    offset: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(haystack: &'a [u8]) -> Self {
+        LineCounter {
+            haystack,
+            offset: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    /// 1-based line number of `offset`, and the offset where that line starts.
+    fn line_of(&mut self, offset: usize) -> (usize, usize) {
+        debug_assert!(offset >= self.offset, "offsets must not decrease");
+        for nl in memchr::memchr_iter(b'\n', &self.haystack[self.offset..offset]) {
+            self.line += 1;
+            self.line_start = self.offset + nl + 1;
+        }
+        self.offset = offset;
+        (self.line, self.line_start)
+    }
+}
+
+/// Characters in `bytes` (UTF-8 sequences count once; invalid bytes count one each).
+fn char_count(bytes: &[u8]) -> usize {
+    String::from_utf8_lossy(bytes).chars().count()
+}
+
+fn snippet(haystack: &[u8], line_start: usize, secret: Range<usize>) -> Snippet {
+    let line_end = memchr::memchr(b'\n', &haystack[secret.start..])
+        .map_or(haystack.len(), |i| secret.start + i);
+    let secret_end = secret
+        .end
+        .min(line_end)
+        .min(secret.start + SECRET_IN_SNIPPET);
+    let before_start = line_start.max(secret.start.saturating_sub(CONTEXT));
+    let after_end = line_end.min(secret_end + CONTEXT);
+    let text = |r: Range<usize>| {
+        String::from_utf8_lossy(&haystack[r])
+            .trim_end_matches('\r')
+            .to_string()
+    };
+    let mut before = text(before_start..secret.start);
+    if before_start > line_start {
+        before.insert(0, '…');
+    }
+    let mut after = text(secret_end..after_end);
+    if after_end < line_end {
+        after.push('…');
+    }
+    let mut secret_text = text(secret.start..secret_end);
+    if secret_end < secret.end {
+        secret_text.push('…');
+    }
+    Snippet {
+        before: before.trim_start().to_string(),
+        secret: secret_text,
+        after,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_counter_tracks_lines_and_starts() {
+        let text = b"ab\ncd\n\nef";
+        let mut lines = LineCounter::new(text);
+        assert_eq!(lines.line_of(0), (1, 0));
+        assert_eq!(lines.line_of(4), (2, 3));
+        assert_eq!(lines.line_of(7), (4, 7));
+    }
+
+    #[test]
+    fn snippets_are_cut_around_long_lines() {
+        let mut line = "x".repeat(500);
+        line.push_str("SECRET");
+        line.push_str(&"y".repeat(500));
+        let s = snippet(line.as_bytes(), 0, 500..506);
+        assert_eq!(s.secret, "SECRET");
+        assert!(s.before.starts_with('…') && s.before.len() < 70);
+        assert!(s.after.ends_with('…') && s.after.len() < 70);
+    }
+
+    #[test]
+    fn multi_line_secrets_show_their_first_line() {
+        let text = b"key = -----BEGIN\nbody\n-----END";
+        let s = snippet(text, 0, 6..text.len());
+        assert_eq!(s.before, "key = ");
+        assert_eq!(s.secret, "-----BEGIN…");
+        assert_eq!(s.after, "");
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        assert_eq!(char_count("é=".as_bytes()), 2);
+        assert_eq!(char_count(b"\xff\xfeab"), 4);
+    }
+}

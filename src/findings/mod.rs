@@ -1,0 +1,74 @@
+//! Stage 4: what keysift reports. A [`BlobFinding`] is everything about a secret that depends
+//! only on the blob's bytes (computed once per unique blob); a [`Finding`] adds one place the
+//! blob was seen and the fingerprint that identifies the finding there.
+
+mod fingerprint;
+mod locate;
+mod redact;
+
+use std::sync::Arc;
+
+pub use fingerprint::fingerprint;
+pub use locate::{describe, Snippet};
+pub use redact::redact;
+
+use crate::{rules::Confidence, sources::Origin};
+
+/// A secret found in a blob, independent of where the blob came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlobFinding {
+    /// Signature id.
+    pub signature_id: String,
+    /// Signature name.
+    pub signature_name: String,
+    /// Confidence after filters.
+    pub confidence: Confidence,
+    /// Shannon entropy of the secret, bits per byte.
+    pub entropy: f64,
+    /// The secret, lossily decoded as UTF-8. Kept in memory only; sinks redact it.
+    pub secret: String,
+    /// Byte offset of the secret in the blob.
+    pub offset: usize,
+    /// 1-based line of the secret's first byte.
+    pub line: usize,
+    /// 1-based column (in characters) of the secret's first byte.
+    pub column: usize,
+    /// The secret's line, bounded in length.
+    pub snippet: Snippet,
+    /// Other signatures that matched the same secret at the same place.
+    pub also_matched: Vec<String>,
+}
+
+impl BlobFinding {
+    /// The signature id, for convenience.
+    pub fn signature_id(&self) -> &str {
+        &self.signature_id
+    }
+}
+
+/// A secret found at one place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// What was found.
+    pub found: Arc<BlobFinding>,
+    /// Where.
+    pub origin: Arc<Origin>,
+    /// Stable id: signature, secret and origin path hashed together; see [`fingerprint`].
+    pub fingerprint: String,
+}
+
+impl Finding {
+    /// Attaches a blob finding to one of the blob's origins.
+    pub fn new(found: Arc<BlobFinding>, origin: Arc<Origin>) -> Self {
+        let fingerprint = fingerprint(
+            &found.signature_id,
+            found.secret.as_bytes(),
+            &origin.location_key(),
+        );
+        Finding {
+            found,
+            origin,
+            fingerprint,
+        }
+    }
+}

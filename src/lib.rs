@@ -1,0 +1,42 @@
+//! keysift finds leaked credentials in directories, git history, container images and stdin.
+//!
+//! Data flows one way through small stages, each in its own module:
+//!
+//! ```text
+//! sources ─► blobs ─► dedup ─► engine ─► raw matches ─► filters ─► findings ─► report
+//! ```
+//!
+//! * [`rules`] loads the signature library (TOML data embedded at build time, plus extra files)
+//!   and lints it.
+//! * [`engine`] holds the [`engine::Matcher`] trait and the portable engine: an Aho-Corasick
+//!   prefilter over every signature's keywords, then each triggered signature's regex on a
+//!   window around its keyword hits.
+//! * [`filters`] turns raw matches into candidates worth reporting: checksums, entropy floors and
+//!   the generic-secret heuristics.
+//! * [`findings`] gives each surviving match a location, a snippet and a fingerprint.
+//! * [`sources`] enumerates inputs (a directory tree, stdin) as blobs with origins.
+//! * [`scan`] wires it together: the parallel loop that reads blobs, scans each unique blob once
+//!   and sends findings to a sink.
+//! * [`report`] holds the sinks: human, JSON and JSONL output.
+//! * [`lint`] proves every signature against its own examples.
+//!
+//! The library is usable without the CLI:
+//!
+//! ```
+//! use keysift::{rules::RuleSet, scan::Scanner};
+//!
+//! let rules = RuleSet::builtin().unwrap();
+//! let scanner = Scanner::builder(rules).build().unwrap();
+//! let findings = scanner.scan_bytes(b"export GITHUB_TOKEN=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");
+//! assert!(findings.iter().any(|f| f.signature_id() == "github.pat.classic"));
+//! ```
+#![deny(missing_docs)]
+
+pub mod engine;
+pub mod filters;
+pub mod findings;
+pub mod lint;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod sources;

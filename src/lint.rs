@@ -1,0 +1,260 @@
+//! Proof that each signature does what it claims: `keysift rules check` and `cargo test`.
+//!
+//! Loading already checks structure. This goes further: every pattern compiles, every signature
+//! has documentation references, positive examples and negative examples, each positive
+//! example yields exactly the secret it names *through the real scanner* (prefilter, windows,
+//! checksum, entropy and generic filters included), and no negative example yields a finding.
+//! Running examples through the scanner rather than the bare regex also proves the keyword
+//! contract: a match that contains none of its signature's keywords would be missed.
+
+use std::sync::Arc;
+
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+
+use crate::{
+    rules::{Confidence, Problem, RuleSet, Signature},
+    scan::Scanner,
+};
+
+/// At most this many signatures may run without keywords: each one costs a regex search over
+/// every blob.
+pub const MAX_KEYWORDLESS: usize = 10;
+
+/// Every problem with `rules`; empty when all signatures are proven.
+pub fn check(rules: &Arc<RuleSet>) -> Vec<Problem> {
+    let mut problems = rules.compile_all();
+    if !problems.is_empty() {
+        return problems;
+    }
+    let scanner = Scanner::builder(rules.clone())
+        .confidence_floor(Confidence::Low)
+        .build()
+        .expect("the portable engine builds for any valid rule set");
+    for (_, signature) in rules.iter() {
+        check_signature(&scanner, signature, &mut problems);
+    }
+    let keywordless: Vec<&str> = rules
+        .signatures()
+        .iter()
+        .filter(|s| s.is_keywordless())
+        .map(|s| s.id())
+        .collect();
+    if keywordless.len() > MAX_KEYWORDLESS {
+        let first = rules
+            .signatures()
+            .iter()
+            .find(|s| s.is_keywordless())
+            .expect("non-empty");
+        problems.push(Problem {
+            location: first.location().clone(),
+            signature: None,
+            field: Some("keywordless"),
+            message: format!(
+                "{} keywordless signatures (at most {MAX_KEYWORDLESS}): {}",
+                keywordless.len(),
+                keywordless.join(", ")
+            ),
+        });
+    }
+    problems
+}
+
+fn check_signature(scanner: &Scanner, signature: &Signature, problems: &mut Vec<Problem>) {
+    let mut problem = |field: &'static str, message: String| {
+        problems.push(Problem {
+            location: signature.location().clone(),
+            signature: Some(signature.id().to_string()),
+            field: Some(field),
+            message,
+        })
+    };
+    if signature.references().is_empty() {
+        problem(
+            "references",
+            "needs at least one link to the provider's documentation of the format".into(),
+        );
+    }
+    for reference in signature.references() {
+        if !reference.starts_with("https://") && !reference.starts_with("http://") {
+            problem("references", format!("{reference:?} is not an http(s) URL"));
+        }
+    }
+    if signature.examples().is_empty() {
+        problem("examples", "needs at least one positive example".into());
+    }
+    if signature.negative_examples().is_empty() {
+        problem(
+            "negative_examples",
+            "needs at least one negative example".into(),
+        );
+    }
+
+    if let Some(gap) = keyword_contract_gap(signature) {
+        problem("keywords", gap);
+    }
+
+    for example in signature.examples() {
+        if !example.text.contains(&example.secret) {
+            problem(
+                "examples",
+                format!("the secret {:?} does not occur in its text", example.secret),
+            );
+            continue;
+        }
+        let secrets = secrets_found(scanner, signature, example.text.as_bytes());
+        if secrets.iter().any(|s| *s == example.secret) {
+            continue;
+        }
+        let message = if !secrets.is_empty() {
+            format!(
+                "example {:?} yields {:?} instead of {:?}",
+                example.text, secrets, example.secret
+            )
+        } else if regex_matches(signature, &example.text) {
+            format!(
+                "example {:?} matches the pattern but is dropped by the keyword prefilter, checksum, entropy or generic filters",
+                example.text
+            )
+        } else {
+            format!("example {:?} does not match", example.text)
+        };
+        problem("examples", message);
+    }
+
+    for negative in signature.negative_examples() {
+        let secrets = secrets_found(scanner, signature, negative.as_bytes());
+        if !secrets.is_empty() {
+            problem(
+                "negative_examples",
+                format!("{negative:?} yields {secrets:?} but must not match"),
+            );
+        }
+    }
+}
+
+/// The secrets this signature reports in `text`, after filters.
+fn secrets_found(scanner: &Scanner, signature: &Signature, text: &[u8]) -> Vec<String> {
+    scanner
+        .candidates(text)
+        .into_iter()
+        .filter(|c| scanner.rules().get(c.raw.signature).id() == signature.id())
+        .map(|c| String::from_utf8_lossy(&text[c.raw.secret]).into_owned())
+        .collect()
+}
+
+/// Looks for a way to match without any keyword, which the prefilter would miss.
+///
+/// Every match begins with one of the pattern's prefix literals (when regex-syntax can list
+/// them); each of those must contain a keyword. Patterns whose prefixes cannot be listed, or
+/// may be empty, are not judged here; their examples still prove the common case.
+fn keyword_contract_gap(signature: &Signature) -> Option<String> {
+    if signature.is_keywordless() {
+        return None;
+    }
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(signature.pattern())
+        .ok()?;
+    let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let literals = prefixes.literals()?;
+    if literals.iter().any(|lit| lit.as_bytes().is_empty()) {
+        return None;
+    }
+    let contains_keyword = |lit: &[u8]| {
+        signature.keywords().iter().any(|k| {
+            let k = k.as_bytes();
+            lit.windows(k.len()).any(|w| {
+                if signature.keywords_ignore_case() {
+                    w.eq_ignore_ascii_case(k)
+                } else {
+                    w == k
+                }
+            })
+        })
+    };
+    literals.iter().find(|lit| !contains_keyword(lit.as_bytes())).map(|lit| {
+        format!(
+            "a match can begin with {:?} without containing any keyword, so the prefilter would miss it; add a keyword that every match contains",
+            String::from_utf8_lossy(lit.as_bytes())
+        )
+    })
+}
+
+fn regex_matches(signature: &Signature, text: &str) -> bool {
+    signature
+        .regex()
+        .is_ok_and(|re| re.is_match(text.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems_for(body: &str) -> Vec<Problem> {
+        let text = format!(
+            "[[signature]]\nid = 'test.token'\nname = 'n'\nprovider = 'p'\ncategory = 'saas'\n\
+             confidence = 'high'\nreferences = ['https://example.org/docs']\n{body}\n"
+        );
+        let rules = RuleSet::builder()
+            .builtin(false)
+            .add_source("t.toml", &text)
+            .build()
+            .unwrap();
+        check(&Arc::new(rules))
+    }
+
+    #[test]
+    fn proven_signature_passes() {
+        let p = problems_for(
+            "keywords = ['tok_']\npattern = 'tok_[a-z0-9]{8}'\nexamples = ['tok_a1b2c3d4']\nnegative_examples = ['tok_short']",
+        );
+        assert!(p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn wrong_secret_is_reported() {
+        let p = problems_for(
+            "keywords = ['tok_']\npattern = 'tok_[a-z0-9]{8}'\n\
+             examples = [{ text = 'x tok_a1b2c3d4', secret = 'tok_a1b2' }]\nnegative_examples = ['tok_short']",
+        );
+        assert_eq!(p.len(), 1);
+        assert!(p[0].message.contains("instead of"), "{}", p[0].message);
+    }
+
+    #[test]
+    fn matching_negative_example_is_reported() {
+        let p = problems_for(
+            "keywords = ['tok_']\npattern = 'tok_[a-z0-9]{8}'\nexamples = ['tok_a1b2c3d4']\nnegative_examples = ['tok_zzzzzzzz']",
+        );
+        assert_eq!(p[0].field, Some("negative_examples"));
+    }
+
+    #[test]
+    fn keyword_missing_from_match_is_reported() {
+        let p = problems_for(
+            "keywords = ['nothere']\npattern = 'tok_[a-z0-9]{8}'\nexamples = ['tok_a1b2c3d4']\nnegative_examples = ['x']",
+        );
+        assert!(p[0].message.contains("prefilter"), "{}", p[0].message);
+    }
+
+    #[test]
+    fn prefix_without_keyword_is_reported() {
+        let p = problems_for(
+            "keywords = ['tok_']\npattern = '(?:tok_|tk_)[a-z0-9]{8}'\nexamples = ['tok_a1b2c3d4']\nnegative_examples = ['x']",
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].message.contains("\"tk_\""), "{}", p[0].message);
+    }
+
+    #[test]
+    fn missing_proof_is_reported() {
+        let p = problems_for("keywords = ['tok_']\npattern = 'tok_[a-z0-9]{8}'");
+        let fields: Vec<_> = p.iter().filter_map(|p| p.field).collect();
+        assert!(
+            fields.contains(&"examples") && fields.contains(&"negative_examples"),
+            "{fields:?}"
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! Stage 5: sinks that turn findings into output. Every format is just another sink, and
+//! redaction happens here, at the edge, never earlier.
+
+mod escape;
+mod human;
+mod json;
+mod record;
+
+use std::io;
+
+pub use escape::escape_control;
+pub use human::HumanSink;
+pub use json::{JsonLinesSink, JsonSink};
+pub use record::FindingRecord;
+
+use crate::{findings::Finding, scan::Summary, sources::SourceError};
+
+/// Receives a scan's results as they arrive.
+pub trait FindingSink {
+    /// One finding. `Ok(false)` asks the scan to stop (for example, the reader went away).
+    fn finding(&mut self, finding: &Finding) -> io::Result<bool>;
+
+    /// An input that could not be scanned. Sinks that produce a document record it; the CLI
+    /// also prints it on stderr.
+    fn error(&mut self, _error: &SourceError) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// The scan is over.
+    fn finish(&mut self, summary: &Summary) -> io::Result<()>;
+}
+
+/// Presentation settings shared by the sinks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportOptions {
+    /// Print secrets in clear instead of redacted.
+    pub show_secrets: bool,
+    /// Use ANSI colours (human output only).
+    pub color: bool,
+}

@@ -1,0 +1,76 @@
+//! The serialised form of a finding, shared by the JSON and JSONL sinks.
+
+use serde::Serialize;
+
+use super::ReportOptions;
+use crate::{
+    findings::{redact, Finding},
+    rules::Confidence,
+};
+
+/// One finding as written in JSON. Field names are part of keysift's output contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingRecord<'a> {
+    /// Signature id.
+    pub signature_id: &'a str,
+    /// Signature name.
+    pub signature_name: &'a str,
+    /// Confidence level.
+    pub confidence: Confidence,
+    /// Origin kind (`file`, `stdin`).
+    pub origin: &'static str,
+    /// Path (or `<stdin>`).
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// The secret, redacted unless `--show-secrets`.
+    pub secret: String,
+    /// Whether `secret` and `snippet` are redacted.
+    pub redacted: bool,
+    /// The secret's line, cut to length, redacted like `secret`.
+    pub snippet: String,
+    /// Stable id of this finding.
+    pub fingerprint: &'a str,
+    /// Shannon entropy of the secret, bits per byte.
+    pub entropy: f64,
+    /// Other signatures that matched the same secret.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub also_matched: &'a [String],
+}
+
+impl<'a> FindingRecord<'a> {
+    /// The record of `finding` under `options`.
+    pub fn new(finding: &'a Finding, options: &ReportOptions) -> Self {
+        let found = &finding.found;
+        let shown = if options.show_secrets {
+            found.secret.clone()
+        } else {
+            redact(&found.secret)
+        };
+        let snippet_secret = if options.show_secrets {
+            found.snippet.secret.clone()
+        } else {
+            shown.clone()
+        };
+        FindingRecord {
+            signature_id: &found.signature_id,
+            signature_name: &found.signature_name,
+            confidence: found.confidence,
+            origin: finding.origin.kind(),
+            path: finding.origin.display_path(),
+            line: found.line,
+            column: found.column,
+            secret: shown,
+            redacted: !options.show_secrets,
+            snippet: format!(
+                "{}{}{}",
+                found.snippet.before, snippet_secret, found.snippet.after
+            ),
+            fingerprint: &finding.fingerprint,
+            entropy: (found.entropy * 1000.0).round() / 1000.0,
+            also_matched: &found.also_matched,
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! A set of signatures with unique ids, built from the embedded library and extra files.
+
+use std::{collections::HashMap, fs, path::Path, sync::Arc};
+
+use sha2::{Digest, Sha256};
+
+use super::{spec::SignatureFileSpec, Problem, RulesError, Signature, SourceLocation};
+
+include!(concat!(env!("OUT_DIR"), "/builtin_signatures.rs"));
+
+/// Index of a signature within its [`RuleSet`]; what the engine reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SignatureIndex(pub u32);
+
+impl SignatureIndex {
+    /// As a `usize`, for indexing.
+    pub fn get(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// An immutable, validated set of signatures with unique ids.
+#[derive(Debug)]
+pub struct RuleSet {
+    signatures: Vec<Signature>,
+    by_id: HashMap<String, SignatureIndex>,
+    digest: String,
+}
+
+impl RuleSet {
+    /// The signatures embedded in the binary.
+    pub fn builtin() -> Result<RuleSet, RulesError> {
+        RuleSet::builder().build()
+    }
+
+    /// A builder starting from the built-in signatures.
+    pub fn builder() -> RuleSetBuilder {
+        RuleSetBuilder {
+            include_builtin: true,
+            extra: Vec::new(),
+        }
+    }
+
+    /// All signatures, in load order.
+    pub fn signatures(&self) -> &[Signature] {
+        &self.signatures
+    }
+
+    /// The signature at `index`.
+    pub fn get(&self, index: SignatureIndex) -> &Signature {
+        &self.signatures[index.get()]
+    }
+
+    /// Looks a signature up by id.
+    pub fn find(&self, id: &str) -> Option<(SignatureIndex, &Signature)> {
+        self.by_id.get(id).map(|&idx| (idx, self.get(idx)))
+    }
+
+    /// Number of signatures.
+    pub fn len(&self) -> usize {
+        self.signatures.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.signatures.is_empty()
+    }
+
+    /// Iterates `(index, signature)` pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (SignatureIndex, &Signature)> {
+        self.signatures
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (SignatureIndex(i as u32), s))
+    }
+
+    /// A hash of every source file's contents: changes whenever any signature changes. Caches
+    /// of scan results are keyed by it.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Compiles every signature's regex now, returning the problems of those that fail.
+    pub fn compile_all(&self) -> Vec<Problem> {
+        self.signatures
+            .iter()
+            .filter_map(|sig| {
+                sig.regex().err().map(|message| Problem {
+                    location: sig.location().clone(),
+                    signature: Some(sig.id().to_string()),
+                    field: Some("pattern"),
+                    message: message.to_string(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Collects signature sources, then validates them into a [`RuleSet`].
+#[derive(Debug, Clone)]
+pub struct RuleSetBuilder {
+    include_builtin: bool,
+    extra: Vec<(Arc<str>, String)>,
+}
+
+impl RuleSetBuilder {
+    /// Whether to start from the built-in library (default: yes).
+    pub fn builtin(mut self, yes: bool) -> Self {
+        self.include_builtin = yes;
+        self
+    }
+
+    /// Adds a signature file, or every `*.toml` file in a directory.
+    pub fn add_path(mut self, path: &Path) -> Result<Self, RulesError> {
+        let io_error = |source| RulesError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        if path.is_dir() {
+            let mut files: Vec<_> = fs::read_dir(path)
+                .map_err(io_error)?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+                .collect();
+            files.sort();
+            for file in files {
+                self = self.add_path(&file)?;
+            }
+            return Ok(self);
+        }
+        let text = fs::read_to_string(path).map_err(io_error)?;
+        self.extra
+            .push((Arc::from(path.display().to_string()), text));
+        Ok(self)
+    }
+
+    /// Adds signatures from TOML text; `name` is used in error messages.
+    pub fn add_source(mut self, name: &str, text: &str) -> Self {
+        self.extra.push((Arc::from(name), text.to_string()));
+        self
+    }
+
+    /// Validates everything, reporting every problem found.
+    pub fn build(self) -> Result<RuleSet, RulesError> {
+        let builtin = BUILTIN_SIGNATURE_FILES
+            .iter()
+            .filter(|_| self.include_builtin)
+            .map(|(name, text)| (Arc::<str>::from(*name), (*text).to_string(), false));
+        let extra = self
+            .extra
+            .into_iter()
+            .map(|(name, text)| (name, text, true));
+
+        let mut signatures = Vec::new();
+        let mut problems = Vec::new();
+        let mut hasher = Sha256::new();
+        let mut extra_from = usize::MAX;
+        for (name, text, is_extra) in builtin.chain(extra) {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(text.as_bytes());
+            hasher.update([0]);
+            if is_extra && extra_from == usize::MAX {
+                extra_from = signatures.len();
+            }
+            match parse_file(&name, &text) {
+                Ok(parsed) => signatures.extend(parsed),
+                Err(mut p) => problems.append(&mut p),
+            }
+        }
+
+        let mut by_id: HashMap<String, SignatureIndex> = HashMap::new();
+        for (i, sig) in signatures.iter().enumerate() {
+            if let Some(first) = by_id.insert(sig.id().to_string(), SignatureIndex(i as u32)) {
+                problems.push(Problem {
+                    location: sig.location().clone(),
+                    signature: Some(sig.id().to_string()),
+                    field: Some("id"),
+                    message: format!(
+                        "duplicate id, first defined at {}",
+                        signatures[first.get()].location()
+                    ),
+                });
+            }
+        }
+
+        let set = RuleSet {
+            signatures,
+            by_id,
+            digest: hex(&hasher.finalize()),
+        };
+        // Extra files are compiled now, so a bad pattern is reported at load time with its
+        // file and line rather than silently skipped mid-scan.
+        if extra_from != usize::MAX {
+            problems.extend(set.compile_all().into_iter().filter(|p| {
+                set.find(p.signature.as_deref().unwrap_or_default())
+                    .is_some_and(|(idx, _)| idx.get() >= extra_from)
+            }));
+        }
+        if problems.is_empty() {
+            Ok(set)
+        } else {
+            Err(RulesError::Invalid(problems))
+        }
+    }
+}
+
+fn parse_file(name: &Arc<str>, text: &str) -> Result<Vec<Signature>, Vec<Problem>> {
+    let spec: SignatureFileSpec = toml::from_str(text).map_err(|err| {
+        let location = err
+            .span()
+            .map(|span| SourceLocation::at_offset(name.clone(), text, span.start))
+            .unwrap_or(SourceLocation {
+                file: name.clone(),
+                line: 1,
+            });
+        vec![Problem {
+            location,
+            signature: None,
+            field: None,
+            message: err.message().trim().to_string(),
+        }]
+    })?;
+    let mut signatures = Vec::new();
+    let mut problems = Vec::new();
+    for sig in spec.signatures {
+        match Signature::from_spec(sig, name, text) {
+            Ok(sig) => signatures.push(sig),
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(signatures)
+    } else {
+        Err(problems)
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[[signature]]
+id = "test.token"
+name = "Test token"
+provider = "Test"
+category = "saas"
+confidence = "high"
+keywords = ["tst_"]
+pattern = 'tst_[a-z0-9]{8}'
+"#;
+
+    fn load(text: &str) -> Result<RuleSet, RulesError> {
+        RuleSet::builder()
+            .builtin(false)
+            .add_source("extra.toml", text)
+            .build()
+    }
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match load(text) {
+            Err(RulesError::Invalid(p)) => p,
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn minimal_signature_loads() {
+        let set = load(MINIMAL).unwrap();
+        let (_, sig) = set.find("test.token").unwrap();
+        assert_eq!(sig.max_match_len(), 12);
+        assert_eq!(sig.secret_group(), None);
+    }
+
+    #[test]
+    fn unknown_field_names_file_and_line() {
+        let text = MINIMAL.replace("keywords =", "keyword =");
+        let p = problems(&text);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].location.file.as_ref(), "extra.toml");
+        assert_eq!(p[0].location.line, 8);
+        assert!(
+            p[0].message.contains("unknown field `keyword`"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
+    fn bad_pattern_names_the_pattern_line() {
+        let text = MINIMAL.replace("'tst_[a-z0-9]{8}'", "'tst_[a-z0-9{8}'");
+        let p = problems(&text);
+        assert_eq!(p[0].location.line, 9);
+        assert_eq!(p[0].field, Some("pattern"));
+    }
+
+    #[test]
+    fn unbounded_pattern_needs_max_len() {
+        let text = MINIMAL.replace("{8}", "+");
+        assert!(problems(&text)[0].message.contains("unboundedly"));
+        let bounded = format!("{}\nmax_len = 64\n", text.trim_end());
+        assert_eq!(load(&bounded).unwrap().signatures()[0].max_match_len(), 64);
+    }
+
+    #[test]
+    fn duplicate_ids_are_rejected() {
+        let p = problems(&format!("{MINIMAL}\n{MINIMAL}"));
+        assert!(p.iter().any(|p| p.message.contains("duplicate id")));
+    }
+
+    #[test]
+    fn case_insensitive_pattern_needs_case_insensitive_keywords() {
+        let text = MINIMAL.replace("'tst_", "'(?i)tst_");
+        assert_eq!(problems(&text)[0].field, Some("keywords_ignore_case"));
+    }
+
+    #[test]
+    fn digest_changes_with_content() {
+        let a = load(MINIMAL).unwrap();
+        let b = load(&MINIMAL.replace("{8}", "{9}")).unwrap();
+        assert_ne!(a.digest(), b.digest());
+        assert_eq!(a.digest(), load(MINIMAL).unwrap().digest());
+    }
+
+    #[test]
+    fn builtin_library_loads_and_compiles() {
+        let set = RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+        assert!(!set.is_empty());
+        let problems = set.compile_all();
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+}

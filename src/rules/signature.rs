@@ -1,0 +1,374 @@
+//! A validated signature, ready for the engine.
+
+use std::sync::OnceLock;
+
+use regex_automata::meta;
+use regex_syntax::hir::{Hir, HirKind};
+
+use super::{
+    spec::{ExampleSpec, SignatureSpec},
+    ChecksumKind, Confidence, Problem, SourceLocation, CATEGORIES,
+};
+
+/// Window used around a keyword hit when a pattern's own bound is larger than this; keeps a
+/// pathological `max_len` from turning every hit into a whole-file search.
+const MAX_WINDOW: usize = 64 * 1024;
+
+/// Shortest keyword accepted: shorter literals hit almost everywhere and defeat the prefilter.
+const MIN_KEYWORD_LEN: usize = 3;
+
+/// A positive example: a text to scan and the secret it must yield.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    /// The text to scan.
+    pub text: String,
+    /// The secret a finding of this signature must report.
+    pub secret: String,
+}
+
+/// A signature as the engine uses it: validated fields plus a lazily compiled regex.
+#[derive(Debug)]
+pub struct Signature {
+    id: String,
+    name: String,
+    provider: String,
+    category: String,
+    confidence: Confidence,
+    keywords: Vec<String>,
+    keywords_ignore_case: bool,
+    keywordless: bool,
+    pattern: String,
+    max_match_len: usize,
+    secret_group: Option<String>,
+    min_entropy: Option<f64>,
+    checksum: Option<ChecksumKind>,
+    generic: bool,
+    description: Option<String>,
+    references: Vec<String>,
+    examples: Vec<Example>,
+    negative_examples: Vec<String>,
+    location: SourceLocation,
+    regex: OnceLock<Result<meta::Regex, String>>,
+}
+
+/// The regex dialect of signature patterns: bytes, not necessarily UTF-8; ASCII classes and
+/// case folding (tokens are ASCII, and Unicode tables would slow every search down).
+pub(crate) fn syntax_config() -> regex_automata::util::syntax::Config {
+    regex_automata::util::syntax::Config::new()
+        .unicode(false)
+        .utf8(false)
+}
+
+impl Signature {
+    /// Validates a spec read from `file`; `text` is the file's contents (for line numbers).
+    pub(crate) fn from_spec(
+        spec: SignatureSpec,
+        file: &std::sync::Arc<str>,
+        text: &str,
+    ) -> Result<Signature, Vec<Problem>> {
+        let location = SourceLocation::at_offset(file.clone(), text, spec.id.span().start);
+        let pattern_location =
+            SourceLocation::at_offset(file.clone(), text, spec.pattern.span().start);
+        let id = spec.id.into_inner();
+        let mut problems = Vec::new();
+        let mut problem = |loc: &SourceLocation, field: &'static str, message: String| {
+            problems.push(Problem {
+                location: loc.clone(),
+                signature: Some(id.clone()),
+                field: Some(field),
+                message,
+            })
+        };
+
+        if let Err(message) = check_id(&id) {
+            problem(&location, "id", message);
+        }
+        if spec.name.trim().is_empty() {
+            problem(&location, "name", "must not be empty".into());
+        }
+        if spec.provider.trim().is_empty() {
+            problem(&location, "provider", "must not be empty".into());
+        }
+        if !CATEGORIES.contains(&spec.category.as_str()) {
+            let known = CATEGORIES.join(", ");
+            problem(
+                &location,
+                "category",
+                format!("unknown category {:?} (known: {known})", spec.category),
+            );
+        }
+        if spec.keywords.is_empty() && !spec.keywordless {
+            problem(
+                &location,
+                "keywords",
+                "a signature needs at least one keyword (or `keywordless = true`, for rare cases)"
+                    .into(),
+            );
+        }
+        if !spec.keywords.is_empty() && spec.keywordless {
+            problem(
+                &location,
+                "keywordless",
+                "set, but the signature has keywords".into(),
+            );
+        }
+        for keyword in &spec.keywords {
+            if keyword.len() < MIN_KEYWORD_LEN || !keyword.is_ascii() {
+                problem(
+                    &location,
+                    "keywords",
+                    format!(
+                        "keyword {keyword:?} must be ASCII and at least {MIN_KEYWORD_LEN} bytes"
+                    ),
+                );
+            }
+        }
+        if let Some(entropy) = spec.min_entropy {
+            if !(0.0..=8.0).contains(&entropy) {
+                problem(
+                    &location,
+                    "min_entropy",
+                    format!("{entropy} is outside 0..=8 bits per byte"),
+                );
+            }
+        }
+
+        let pattern = spec.pattern.into_inner();
+        let mut max_match_len = 0;
+        let mut secret_group = None;
+        match parse_pattern(&pattern) {
+            Ok(hir) => {
+                match (hir.properties().maximum_len(), spec.max_len) {
+                    (_, Some(0)) => problem(&location, "max_len", "must be positive".into()),
+                    (_, Some(declared)) => max_match_len = declared,
+                    (Some(bound), None) => max_match_len = bound,
+                    (None, None) => problem(
+                        &pattern_location,
+                        "pattern",
+                        "can match unboundedly long text: bound its repetitions (e.g. `\\s{0,8}` instead of `\\s*`) or set `max_len`".into(),
+                    ),
+                }
+                let names = capture_names(&hir);
+                if names.iter().any(|n| n == "secret") {
+                    secret_group = Some("secret".to_string());
+                }
+                if starts_case_insensitive(&pattern)
+                    && !spec.keywords_ignore_case
+                    && !spec.keywords.is_empty()
+                {
+                    problem(
+                        &location,
+                        "keywords_ignore_case",
+                        "the pattern is case-insensitive but its keywords are matched case-sensitively; set `keywords_ignore_case = true`".into(),
+                    );
+                }
+            }
+            Err(message) => problem(&pattern_location, "pattern", message),
+        }
+
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Signature {
+            id,
+            name: spec.name,
+            provider: spec.provider,
+            category: spec.category,
+            confidence: spec.confidence,
+            keywords: spec.keywords,
+            keywords_ignore_case: spec.keywords_ignore_case,
+            keywordless: spec.keywordless,
+            pattern,
+            max_match_len: max_match_len.min(MAX_WINDOW),
+            secret_group,
+            min_entropy: spec.min_entropy,
+            checksum: spec.checksum,
+            generic: spec.generic,
+            description: spec.description,
+            references: spec.references,
+            examples: spec.examples.into_iter().map(Example::from).collect(),
+            negative_examples: spec.negative_examples,
+            location,
+            regex: OnceLock::new(),
+        })
+    }
+
+    /// Stable identifier.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// Human-readable name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Issuing organisation.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+    /// Category, one of [`CATEGORIES`].
+    pub fn category(&self) -> &str {
+        &self.category
+    }
+    /// Declared confidence of a match.
+    pub fn confidence(&self) -> Confidence {
+        self.confidence
+    }
+    /// Prefilter literals.
+    pub fn keywords(&self) -> &[String] {
+        &self.keywords
+    }
+    /// Whether keywords match regardless of ASCII case.
+    pub fn keywords_ignore_case(&self) -> bool {
+        self.keywords_ignore_case
+    }
+    /// Whether the signature runs without a prefilter.
+    pub fn is_keywordless(&self) -> bool {
+        self.keywordless
+    }
+    /// The regular expression source.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+    /// The longest text a match can span, in bytes: the engine searches this far on either
+    /// side of a keyword hit.
+    pub fn max_match_len(&self) -> usize {
+        self.max_match_len
+    }
+    /// Name of the capture group holding the secret, or `None` when the whole match is.
+    pub fn secret_group(&self) -> Option<&str> {
+        self.secret_group.as_deref()
+    }
+    /// Minimum Shannon entropy of the secret, in bits per byte.
+    pub fn min_entropy(&self) -> Option<f64> {
+        self.min_entropy
+    }
+    /// Checksum validator, if the format has one.
+    pub fn checksum(&self) -> Option<ChecksumKind> {
+        self.checksum
+    }
+    /// Whether candidates go through the generic-secret heuristics.
+    pub fn is_generic(&self) -> bool {
+        self.generic
+    }
+    /// Optional description.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+    /// Documentation links.
+    pub fn references(&self) -> &[String] {
+        &self.references
+    }
+    /// Positive examples.
+    pub fn examples(&self) -> &[Example] {
+        &self.examples
+    }
+    /// Negative examples.
+    pub fn negative_examples(&self) -> &[String] {
+        &self.negative_examples
+    }
+    /// Where the signature is defined.
+    pub fn location(&self) -> &SourceLocation {
+        &self.location
+    }
+
+    /// The compiled regex, built on first use. Built-in patterns are proven to compile by the
+    /// test suite; extra files are compiled eagerly at load time by [`super::RuleSetBuilder`].
+    pub fn regex(&self) -> Result<&meta::Regex, &str> {
+        self.regex
+            .get_or_init(|| {
+                meta::Regex::builder()
+                    .syntax(syntax_config())
+                    .build(&self.pattern)
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+impl From<ExampleSpec> for Example {
+    fn from(spec: ExampleSpec) -> Self {
+        Example {
+            text: spec.text().to_string(),
+            secret: spec.secret().to_string(),
+        }
+    }
+}
+
+/// Ids are lowercase dot-separated words: `provider.kind[.variant]`.
+fn check_id(id: &str) -> Result<(), String> {
+    let valid_segment = |seg: &str| {
+        !seg.is_empty()
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !seg.starts_with('-')
+            && !seg.ends_with('-')
+    };
+    if id.len() > 64 {
+        return Err(format!("{id:?} is longer than 64 characters"));
+    }
+    if id.split('.').count() < 2 || !id.split('.').all(valid_segment) {
+        return Err(format!(
+            "{id:?} must be two or more dot-separated lowercase words (a-z, 0-9, -), e.g. `github.pat.classic`"
+        ));
+    }
+    Ok(())
+}
+
+fn parse_pattern(pattern: &str) -> Result<Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .map_err(|e| e.to_string())
+}
+
+fn capture_names(hir: &Hir) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut stack = vec![hir];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            HirKind::Capture(cap) => {
+                if let Some(name) = &cap.name {
+                    names.push(name.to_string());
+                }
+                stack.push(&cap.sub);
+            }
+            HirKind::Concat(subs) | HirKind::Alternation(subs) => stack.extend(subs.iter()),
+            HirKind::Repetition(rep) => stack.push(&rep.sub),
+            _ => {}
+        }
+    }
+    names
+}
+
+fn starts_case_insensitive(pattern: &str) -> bool {
+    pattern.trim_start().starts_with("(?i")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_dotted_lowercase_words() {
+        assert!(check_id("github.pat.classic").is_ok());
+        assert!(check_id("aws.access-key-id").is_ok());
+        assert!(check_id("github").is_err());
+        assert!(check_id("GitHub.pat").is_err());
+        assert!(check_id("github..pat").is_err());
+        assert!(check_id("github.pat_classic").is_err());
+        assert!(check_id("a.-b").is_err());
+        assert!(check_id(&format!("a.{}", "b".repeat(70))).is_err());
+    }
+
+    #[test]
+    fn capture_names_are_found_at_any_depth() {
+        let hir = parse_pattern(r"(?:x(?P<secret>a(?P<host>b)+))|c").unwrap();
+        let mut names = capture_names(&hir);
+        names.sort();
+        assert_eq!(names, ["host", "secret"]);
+    }
+}

@@ -1,0 +1,130 @@
+//! The scanner (bytes in, findings out) and the parallel scan loop that feeds it.
+
+mod dedup;
+mod pipeline;
+mod summary;
+
+use std::sync::Arc;
+
+pub use pipeline::{run, Event, RunOptions};
+pub use summary::Summary;
+
+use crate::{
+    engine::{MatchError, Matcher, PortableEngine, RawMatch, Scratch},
+    filters::{Candidate, Filters},
+    findings::{describe, BlobFinding},
+    rules::{Confidence, RuleSet},
+};
+
+/// Matches, filters and describes the secrets in a blob. Immutable and shared by all threads;
+/// each thread brings its own [`ScanScratch`].
+pub struct Scanner {
+    rules: Arc<RuleSet>,
+    matcher: Box<dyn Matcher>,
+    filters: Filters,
+}
+
+/// Configures a [`Scanner`].
+pub struct ScannerBuilder {
+    rules: Arc<RuleSet>,
+    floor: Confidence,
+}
+
+/// Per-thread working memory of a [`Scanner`].
+pub struct ScanScratch {
+    engine: Scratch,
+    raw: Vec<RawMatch>,
+}
+
+impl ScannerBuilder {
+    /// Drop findings below this confidence (default: medium).
+    pub fn confidence_floor(mut self, floor: Confidence) -> Self {
+        self.floor = floor;
+        self
+    }
+
+    /// Builds the scanner with the portable engine.
+    pub fn build(self) -> Result<Scanner, MatchError> {
+        let matcher = Box::new(PortableEngine::new(self.rules.clone()));
+        Ok(Scanner {
+            rules: self.rules,
+            matcher,
+            filters: Filters::new(self.floor),
+        })
+    }
+}
+
+impl Scanner {
+    /// A builder for a scanner over `rules`.
+    pub fn builder(rules: impl Into<Arc<RuleSet>>) -> ScannerBuilder {
+        ScannerBuilder {
+            rules: rules.into(),
+            floor: Confidence::Medium,
+        }
+    }
+
+    /// The signatures.
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        &self.rules
+    }
+
+    /// The engine's name.
+    pub fn engine_name(&self) -> &'static str {
+        self.matcher.name()
+    }
+
+    /// The confidence floor.
+    pub fn confidence_floor(&self) -> Confidence {
+        self.filters.floor()
+    }
+
+    /// Working memory for one thread.
+    pub fn new_scratch(&self) -> ScanScratch {
+        ScanScratch {
+            engine: self.matcher.new_scratch(),
+            raw: Vec::new(),
+        }
+    }
+
+    /// Every finding in `haystack`, in offset order.
+    pub fn scan(
+        &self,
+        haystack: &[u8],
+        scratch: &mut ScanScratch,
+    ) -> Result<Vec<BlobFinding>, MatchError> {
+        let candidates = self.candidates_with(haystack, scratch)?;
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(describe(&self.rules, haystack, candidates))
+    }
+
+    /// The matches that survive the filters, before they are merged into findings: every
+    /// signature's own view, which is what signature examples are checked against.
+    pub fn candidates(&self, haystack: &[u8]) -> Vec<Candidate> {
+        self.candidates_with(haystack, &mut self.new_scratch())
+            .unwrap_or_default()
+    }
+
+    fn candidates_with(
+        &self,
+        haystack: &[u8],
+        scratch: &mut ScanScratch,
+    ) -> Result<Vec<Candidate>, MatchError> {
+        scratch.raw.clear();
+        self.matcher
+            .find_matches(haystack, &mut scratch.engine, &mut scratch.raw)?;
+        Ok(scratch
+            .raw
+            .drain(..)
+            .filter_map(|raw| self.filters.judge(&self.rules, haystack, raw))
+            .collect())
+    }
+
+    /// Convenience for one-off scans: a fresh scratch, and a signature whose pattern fails to
+    /// compile is treated as matching nothing.
+    pub fn scan_bytes(&self, haystack: &[u8]) -> Vec<BlobFinding> {
+        self.scan(haystack, &mut self.new_scratch())
+            .unwrap_or_default()
+    }
+}

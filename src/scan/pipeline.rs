@@ -1,0 +1,231 @@
+//! The scan loop: the one place where parallelism lives.
+//!
+//! Worker threads (a rayon pool) each own a reader, a read buffer and scanner scratch; they
+//! load blobs, skip ones already scanned, scan the rest and send findings and errors over a
+//! bounded channel. The calling thread is the only consumer: it hands events to the caller's
+//! sink in arrival order, so output needs no locks, and a slow sink slows the workers instead
+//! of piling findings up in memory.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
+        mpsc, Arc,
+    },
+    time::Instant,
+};
+
+use rayon::prelude::*;
+
+use super::{
+    dedup::{BlobResults, Claim, SeenBlobs},
+    Scanner, Summary,
+};
+use crate::{
+    findings::Finding,
+    sources::{BlobId, Loaded, Origin, Source, SourceError, SourceErrorKind},
+};
+
+/// Read buffers above this size are released after use, so one huge file does not pin its
+/// memory for the rest of the scan.
+const KEEP_BUFFER: usize = 8 * 1024 * 1024;
+/// Events in flight between workers and the consumer.
+const CHANNEL_DEPTH: usize = 1024;
+
+/// What workers report to the consumer.
+#[derive(Debug)]
+pub enum Event {
+    /// The findings of one blob at one origin (never empty).
+    Findings(Vec<Finding>),
+    /// An input that could not be scanned.
+    Error(SourceError),
+}
+
+/// Settings of one run of the scan loop.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+}
+
+#[derive(Default)]
+struct Counters {
+    blobs: AtomicU64,
+    bytes: AtomicU64,
+    duplicates: AtomicU64,
+    binary: AtomicU64,
+}
+
+/// Scans every blob of `source`, calling `on_event` for each event on the calling thread.
+/// `on_event` returns `false` to stop the scan early (the reader went away).
+pub fn run<S: Source>(
+    source: &S,
+    scanner: &Scanner,
+    options: RunOptions,
+    mut on_event: impl FnMut(&Event) -> bool,
+) -> Summary {
+    let started = Instant::now();
+    let mut summary = Summary {
+        links_skipped: source.skipped_links(),
+        ..Summary::default()
+    };
+    let mut stopped = false;
+    let mut consume = |event: Event, summary: &mut Summary| {
+        match &event {
+            Event::Findings(found) => summary.findings += found.len() as u64,
+            Event::Error(_) => summary.errors += 1,
+        }
+        stopped = stopped || !on_event(&event);
+        !stopped
+    };
+    for error in source.enumeration_errors() {
+        consume(Event::Error(error.clone()), &mut summary);
+    }
+
+    let counters = Counters::default();
+    let stop = AtomicBool::new(false);
+    let (sender, receiver) = mpsc::sync_channel(CHANNEL_DEPTH);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .thread_name(|i| format!("keysift-scan-{i}"))
+        .build();
+    std::thread::scope(|scope| {
+        let workers = scope.spawn(|| {
+            let worker = Worker {
+                source,
+                scanner,
+                seen: SeenBlobs::new(),
+                counters: &counters,
+                stop: &stop,
+            };
+            let scan_all = || {
+                source.items().par_iter().for_each_init(
+                    || {
+                        (
+                            source.new_reader(),
+                            scanner.new_scratch(),
+                            Vec::new(),
+                            sender.clone(),
+                        )
+                    },
+                    |(reader, scratch, buf, sender), item| {
+                        worker.process(item, reader, scratch, buf, sender)
+                    },
+                )
+            };
+            match &pool {
+                Ok(pool) => pool.install(scan_all),
+                Err(_) => scan_all(),
+            }
+            drop(sender);
+        });
+        for event in receiver {
+            if !consume(event, &mut summary) {
+                stop.store(true, Relaxed);
+            }
+        }
+        workers.join().expect("scan workers do not panic");
+    });
+
+    summary.blobs_scanned = counters.blobs.into_inner();
+    summary.bytes_scanned = counters.bytes.into_inner();
+    summary.duplicates = counters.duplicates.into_inner();
+    summary.binary_skipped = counters.binary.into_inner();
+    summary.elapsed = started.elapsed();
+    summary
+}
+
+/// What every worker shares.
+struct Worker<'a, S: Source> {
+    source: &'a S,
+    scanner: &'a Scanner,
+    seen: SeenBlobs,
+    counters: &'a Counters,
+    stop: &'a AtomicBool,
+}
+
+impl<S: Source> Worker<'_, S> {
+    fn process(
+        &self,
+        item: &S::Item,
+        reader: &mut S::Reader,
+        scratch: &mut super::ScanScratch,
+        buf: &mut Vec<u8>,
+        events: &mpsc::SyncSender<Event>,
+    ) {
+        if self.stop.load(Relaxed) {
+            return;
+        }
+        let origin = Arc::new(self.source.origin(item));
+        let loaded = self.source.load(reader, item, buf);
+        let send = |event| {
+            if events.send(event).is_err() {
+                self.stop.store(true, Relaxed);
+            }
+        };
+        match loaded {
+            Err(error) => send(Event::Error(error)),
+            Ok(Loaded::Binary) => {
+                self.counters.binary.fetch_add(1, Relaxed);
+            }
+            Ok(Loaded::Text { id, may_repeat }) => {
+                let id = id.or_else(|| may_repeat.then(|| BlobId::of(buf)));
+                let report = |results: &BlobResults, origin: &Arc<Origin>| {
+                    if !results.is_empty() {
+                        let found = results
+                            .iter()
+                            .map(|f| Finding::new(f.clone(), origin.clone()))
+                            .collect();
+                        send(Event::Findings(found));
+                    }
+                };
+                match id.map(|id| (id, self.seen.claim(id, &origin))) {
+                    None => {
+                        if let Some(results) = self.scan(buf, scratch, &origin, &send) {
+                            report(&results, &origin);
+                        }
+                    }
+                    Some((id, Claim::First)) => {
+                        let results = self.scan(buf, scratch, &origin, &send).unwrap_or_default();
+                        report(&results, &origin);
+                        for waiting in self.seen.complete(id, results.clone()) {
+                            report(&results, &waiting);
+                        }
+                    }
+                    Some((_, Claim::Done(results))) => {
+                        self.counters.duplicates.fetch_add(1, Relaxed);
+                        report(&results, &origin);
+                    }
+                    Some((_, Claim::Pending)) => {
+                        self.counters.duplicates.fetch_add(1, Relaxed);
+                    }
+                }
+            }
+        }
+        if buf.capacity() > KEEP_BUFFER {
+            *buf = Vec::new();
+        }
+    }
+
+    /// Scans one blob; an engine failure becomes an error event naming the origin.
+    fn scan(
+        &self,
+        bytes: &[u8],
+        scratch: &mut super::ScanScratch,
+        origin: &Origin,
+        send: &dyn Fn(Event),
+    ) -> Option<BlobResults> {
+        self.counters.blobs.fetch_add(1, Relaxed);
+        self.counters.bytes.fetch_add(bytes.len() as u64, Relaxed);
+        match self.scanner.scan(bytes, scratch) {
+            Ok(found) => Some(Arc::new(found.into_iter().map(Arc::new).collect())),
+            Err(e) => {
+                send(Event::Error(SourceError::new(
+                    origin.display_path(),
+                    SourceErrorKind::Engine,
+                    e.to_string(),
+                )));
+                None
+            }
+        }
+    }
+}

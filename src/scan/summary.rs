@@ -1,0 +1,43 @@
+//! Counts describing a finished scan.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// What a scan did, for the summary line and the JSON document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Blobs (files, stdin) whose bytes were scanned.
+    pub blobs_scanned: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Inputs whose content had already been scanned elsewhere in this run.
+    pub duplicates: u64,
+    /// Inputs skipped as binary.
+    pub binary_skipped: u64,
+    /// Symbolic links not followed.
+    pub links_skipped: u64,
+    /// Inputs that could not be scanned (see the errors).
+    pub errors: u64,
+    /// Findings reported.
+    pub findings: u64,
+    /// Wall-clock time of the scan.
+    #[serde(rename = "elapsed_seconds", serialize_with = "as_seconds")]
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    /// Throughput in megabytes (10^6 bytes) per second.
+    pub fn megabytes_per_second(&self) -> f64 {
+        let seconds = self.elapsed.as_secs_f64();
+        if seconds > 0.0 {
+            self.bytes_scanned as f64 / 1e6 / seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}

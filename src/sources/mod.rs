@@ -1,0 +1,156 @@
+//! Stage 1: where blobs come from.
+//!
+//! A source enumerates cheap descriptions of its blobs (paths and sizes, object ids) up front,
+//! then loads each blob's bytes on demand from whichever worker thread the scan loop gives it
+//! to. Every blob has an [`Origin`] saying where it was seen; the same content seen twice is
+//! scanned once and reported at both origins.
+
+mod blob_id;
+pub mod dir;
+mod read;
+pub mod stdin;
+
+use std::{fmt, path::PathBuf};
+
+pub use blob_id::BlobId;
+pub use read::{read_text, ReadLimits, TextOrSkip};
+
+/// Where a blob was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Origin {
+    /// A file on disk.
+    File {
+        /// The path as walked (relative paths stay relative).
+        path: PathBuf,
+    },
+    /// Standard input.
+    Stdin,
+}
+
+impl Origin {
+    /// The part of the origin that identifies a finding's place in fingerprints: the path,
+    /// never the line.
+    pub fn location_key(&self) -> String {
+        match self {
+            Origin::File { path } => path.to_string_lossy().into_owned(),
+            Origin::Stdin => "<stdin>".to_string(),
+        }
+    }
+
+    /// A path-like name for display and sorting.
+    pub fn display_path(&self) -> String {
+        self.location_key()
+    }
+
+    /// The origin's kind, as used in JSON output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Origin::File { .. } => "file",
+            Origin::Stdin => "stdin",
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display_path())
+    }
+}
+
+/// What kind of thing went wrong with an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceErrorKind {
+    /// The input could not be read (permissions, I/O error, vanished mid-scan).
+    Unreadable,
+    /// The input exceeds `--max-file-size` and was skipped.
+    TooLarge,
+    /// Not a regular file (a FIFO, socket or device); skipped so the scan cannot block.
+    NotRegular,
+    /// Walking a directory failed (permission denied, a symlink loop).
+    Walk,
+    /// The input does not exist.
+    NotFound,
+    /// The matching engine failed on this input.
+    Engine,
+}
+
+/// An input that could not be scanned. Never stops the scan of other inputs; makes the exit
+/// code say something was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{input}: {message}")]
+pub struct SourceError {
+    /// The input it concerns (a path, `<stdin>`).
+    pub input: String,
+    /// What kind of problem.
+    pub kind: SourceErrorKind,
+    /// Human-readable detail.
+    pub message: String,
+}
+
+impl SourceError {
+    /// An error about `input`.
+    pub fn new(
+        input: impl Into<String>,
+        kind: SourceErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        SourceError {
+            input: input.into(),
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// One blob's bytes, loaded into the caller's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loaded {
+    /// Text to scan is in the buffer.
+    Text {
+        /// The content id, when the source knows it without hashing (git objects).
+        id: Option<BlobId>,
+        /// Whether the same content may appear elsewhere in this scan; if so the scan loop
+        /// hashes it to scan it only once.
+        may_repeat: bool,
+    },
+    /// Binary content, skipped by design (not an error).
+    Binary,
+}
+
+/// A producer of blobs. The scan loop calls [`Source::load`] from many threads, each with its
+/// own [`Source::Reader`].
+pub trait Source: Sync {
+    /// A cheap description of one blob.
+    type Item: Send + Sync;
+    /// Per-thread reading state (buffers, handles).
+    type Reader;
+
+    /// The blobs to scan, enumerated up front.
+    fn items(&self) -> &[Self::Item];
+
+    /// Per-thread state for [`Source::load`].
+    fn new_reader(&self) -> Self::Reader;
+
+    /// Loads `item`'s bytes into `buf` (cleared first).
+    fn load(
+        &self,
+        reader: &mut Self::Reader,
+        item: &Self::Item,
+        buf: &mut Vec<u8>,
+    ) -> Result<Loaded, SourceError>;
+
+    /// Where `item` was seen.
+    fn origin(&self, item: &Self::Item) -> Origin;
+
+    /// Inputs that could not even be enumerated (an unreadable directory, a missing path).
+    fn enumeration_errors(&self) -> &[SourceError] {
+        &[]
+    }
+
+    /// Symbolic links passed over because following them was not asked for.
+    fn skipped_links(&self) -> u64 {
+        0
+    }
+}
