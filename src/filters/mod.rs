@@ -1,8 +1,9 @@
 //! Stage 3: decide which raw matches are worth reporting, and how confidently.
 //!
 //! Each raw match passes, in order: the signature's entropy floor, its checksum (a valid one
-//! raises confidence to high, an invalid one rejects a look-alike), the generic-secret
-//! heuristics for generic signatures, and finally the user's confidence floor. The filters see
+//! raises confidence to high, an invalid one rejects a look-alike), placeholder rejection where
+//! the signature asks for it, the generic-secret heuristics for generic signatures, and finally
+//! the user's confidence floor. The filters see
 //! only the matched bytes and the signature, never the origin, so a blob's candidates are the
 //! same wherever the blob was found.
 
@@ -15,6 +16,18 @@ use crate::{
     engine::RawMatch,
     rules::{Confidence, RuleSet},
 };
+
+/// A placeholder value, or a password that repeats its user name (`postgres:postgres@`,
+/// `admin:admin`): the defaults of local development setups, not leaked secrets.
+fn is_placeholder_credential(raw: &RawMatch, haystack: &[u8], secret: &[u8]) -> bool {
+    let user = raw
+        .captures
+        .iter()
+        .find(|c| &*c.name == "user")
+        .map(|c| &haystack[c.span.clone()]);
+    placeholder::placeholder_reason(secret).is_some()
+        || user.is_some_and(|user| user.eq_ignore_ascii_case(secret))
+}
 
 /// A raw match that survived the filters.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +71,9 @@ impl Filters {
                 return None;
             }
             confidence = Confidence::High;
+        }
+        if signature.rejects_placeholders() && is_placeholder_credential(&raw, haystack, secret) {
+            return None;
         }
         if signature.is_generic() {
             let name = raw

@@ -21,6 +21,9 @@ pub enum ChecksumKind {
     /// A JSON Web Token: three base64url parts, the first two decoding to JSON objects and the
     /// header naming an `alg`.
     Jwt,
+    /// Base64 of `user:password` (HTTP Basic credentials, Docker `config.json` `auth` fields):
+    /// decodes to printable text with a non-empty user and password.
+    Base64Credentials,
 }
 
 impl ChecksumKind {
@@ -30,6 +33,7 @@ impl ChecksumKind {
             ChecksumKind::Base62Crc32 => base62_crc32_is_valid(secret),
             ChecksumKind::HexCrc32Suffix => hex_crc32_suffix_is_valid(secret),
             ChecksumKind::Jwt => jwt_is_well_formed(secret),
+            ChecksumKind::Base64Credentials => base64_credentials_are_well_formed(secret),
         }
     }
 
@@ -39,6 +43,7 @@ impl ChecksumKind {
             ChecksumKind::Base62Crc32 => "base62-crc32",
             ChecksumKind::HexCrc32Suffix => "hex-crc32-suffix",
             ChecksumKind::Jwt => "jwt",
+            ChecksumKind::Base64Credentials => "base64-credentials",
         }
     }
 }
@@ -103,6 +108,15 @@ fn jwt_is_well_formed(secret: &[u8]) -> bool {
     header.get("alg").is_some_and(|alg| alg.is_string()) && decode_object(payload).is_some()
 }
 
+fn base64_credentials_are_well_formed(secret: &[u8]) -> bool {
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(secret) else {
+        return false;
+    };
+    let printable = decoded.iter().all(|b| (0x20..0x7f).contains(b));
+    let colon = decoded.iter().position(|&b| b == b':');
+    printable && colon.is_some_and(|i| i > 0 && i + 1 < decoded.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +158,17 @@ mod tests {
         let wrong = format!("{covered}_00000000");
         assert!(!ChecksumKind::HexCrc32Suffix.is_valid(wrong.as_bytes()));
         assert!(!ChecksumKind::HexCrc32Suffix.is_valid(b"nounderscore"));
+    }
+
+    #[test]
+    fn base64_credentials_need_user_and_password() {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        assert!(ChecksumKind::Base64Credentials.is_valid(b64("deploy:Zq4vN8bT2m").as_bytes()));
+        assert!(!ChecksumKind::Base64Credentials.is_valid(b64("deploy:").as_bytes()));
+        assert!(!ChecksumKind::Base64Credentials.is_valid(b64(":secret").as_bytes()));
+        assert!(!ChecksumKind::Base64Credentials.is_valid(b64("no colon here").as_bytes()));
+        assert!(!ChecksumKind::Base64Credentials.is_valid(b"not base64!"));
+        assert!(!ChecksumKind::Base64Credentials.is_valid(b64("bin\u{1}:x").as_bytes()));
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub struct Signature {
     min_entropy: Option<f64>,
     checksum: Option<ChecksumKind>,
     generic: bool,
+    reject_placeholders: bool,
     description: Option<String>,
     references: Vec<String>,
     examples: Vec<Example>,
@@ -152,9 +153,13 @@ impl Signature {
                 if names.iter().any(|n| n == "secret") {
                     secret_group = Some("secret".to_string());
                 }
+                let keywords_have_letters = spec
+                    .keywords
+                    .iter()
+                    .any(|k| k.bytes().any(|b| b.is_ascii_alphabetic()));
                 if starts_case_insensitive(&pattern)
                     && !spec.keywords_ignore_case
-                    && !spec.keywords.is_empty()
+                    && keywords_have_letters
                 {
                     problem(
                         &location,
@@ -184,6 +189,7 @@ impl Signature {
             min_entropy: spec.min_entropy,
             checksum: spec.checksum,
             generic: spec.generic,
+            reject_placeholders: spec.reject_placeholders,
             description: spec.description,
             references: spec.references,
             examples: spec.examples.into_iter().map(Example::from).collect(),
@@ -249,6 +255,10 @@ impl Signature {
     /// Whether candidates go through the generic-secret heuristics.
     pub fn is_generic(&self) -> bool {
         self.generic
+    }
+    /// Whether placeholder values are rejected (see the spec field of the same name).
+    pub fn rejects_placeholders(&self) -> bool {
+        self.reject_placeholders
     }
     /// Optional description.
     pub fn description(&self) -> Option<&str> {

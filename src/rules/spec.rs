@@ -54,6 +54,11 @@ pub struct SignatureSpec {
     /// Candidates go through the generic-secret heuristics (placeholder and randomness checks).
     #[serde(default)]
     pub generic: bool,
+    /// Reject secrets that are placeholders or references (`${DB_PASSWORD}`, `changeme`),
+    /// without the randomness test: for user-chosen secrets in a strong context, such as the
+    /// password of a database URI.
+    #[serde(default)]
+    pub reject_placeholders: bool,
     /// Optional longer description: what the credential grants, how to revoke it.
     pub description: Option<String>,
     /// Links to the provider's own documentation of the format.
