@@ -9,13 +9,11 @@
 
 use std::sync::Arc;
 
-use regex_syntax::hir::{
-    literal::{ExtractKind, Extractor},
-    Hir, HirKind,
-};
-
 use crate::{
-    rules::{Confidence, Problem, RuleSet, Signature},
+    rules::{
+        analysis::{self, Keywords},
+        Confidence, Problem, RuleSet, Signature,
+    },
     scan::Scanner,
 };
 
@@ -146,104 +144,21 @@ fn secrets_found(scanner: &Scanner, signature: &Signature, text: &[u8]) -> Vec<S
 }
 
 /// Checks that every match of the pattern contains one of the keywords; the prefilter misses
-/// any match that does not.
-///
-/// The proof walks the pattern: a literal proves it if it contains a keyword; an alternation if
-/// every branch does; a concatenation if any part does, or if a run of adjacent parts expands to
-/// a finite set of exact strings that each contain a keyword (`api[_.-]?key` expands to
-/// `apikey`, `api_key`, ...); a repetition if it must occur at least once and its body does.
-/// What cannot be proven is reported, so authors restructure the pattern or its keywords.
+/// any match that does not. See [`analysis::keywords_in_every_match`] for the proof.
 fn keyword_contract_gap(signature: &Signature) -> Option<String> {
     if signature.is_keywordless() {
         return None;
     }
-    // Parse without a leading `(?i)` and compare ignoring case: the same literals, without
-    // the case variants that would exhaust the literal extractor's limits.
-    let pattern = signature.pattern();
-    let without_case_flag = strip_leading_case_flag(pattern);
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(without_case_flag.as_deref().unwrap_or(pattern))
-        .ok()?;
-    let proof = KeywordProof {
-        keywords: signature.keywords().iter().map(|k| k.as_bytes()).collect(),
-        fold: signature.keywords_ignore_case() || without_case_flag.is_some(),
+    let hir = analysis::parse(signature.pattern()).ok()?;
+    let keywords = Keywords {
+        literals: signature.keywords(),
+        ignore_case: signature.keywords_ignore_case(),
     };
-    (!proof.always_contains(&hir)).then(|| {
+    (!analysis::keywords_in_every_match(&hir, keywords)).then(|| {
         "cannot prove that every match contains a keyword, and the prefilter misses matches without one: \
          make each alternative of the pattern contain a keyword"
             .to_string()
     })
-}
-
-/// `(?i)rest` → `rest`, `(?im)rest` → `(?m)rest`; `None` when the pattern does not start with
-/// a flag group enabling case-insensitivity.
-fn strip_leading_case_flag(pattern: &str) -> Option<String> {
-    let rest = pattern.strip_prefix("(?")?;
-    let end = rest.find(')')?;
-    let flags = &rest[..end];
-    if !flags.chars().all(|c| "imsxuUR".contains(c)) || !flags.contains('i') {
-        return None;
-    }
-    let kept: String = flags.chars().filter(|&c| c != 'i').collect();
-    let tail = &rest[end + 1..];
-    Some(if kept.is_empty() {
-        tail.to_string()
-    } else {
-        format!("(?{kept}){tail}")
-    })
-}
-
-/// The keyword-containment proof of [`keyword_contract_gap`].
-struct KeywordProof<'a> {
-    keywords: Vec<&'a [u8]>,
-    fold: bool,
-}
-
-/// Longest run of adjacent concatenation parts expanded together.
-const MAX_RUN: usize = 6;
-
-impl KeywordProof<'_> {
-    fn contains_keyword(&self, text: &[u8]) -> bool {
-        self.keywords.iter().any(|k| {
-            text.windows(k.len()).any(|w| {
-                if self.fold {
-                    w.eq_ignore_ascii_case(k)
-                } else {
-                    w == *k
-                }
-            })
-        })
-    }
-
-    fn always_contains(&self, hir: &Hir) -> bool {
-        match hir.kind() {
-            HirKind::Literal(lit) => self.contains_keyword(&lit.0),
-            HirKind::Capture(cap) => self.always_contains(&cap.sub),
-            HirKind::Repetition(rep) => rep.min >= 1 && self.always_contains(&rep.sub),
-            HirKind::Alternation(branches) => branches.iter().all(|b| self.always_contains(b)),
-            HirKind::Concat(parts) => {
-                parts.iter().any(|p| self.always_contains(p))
-                    || self.some_run_always_contains(parts)
-            }
-            HirKind::Empty | HirKind::Class(_) | HirKind::Look(_) => false,
-        }
-    }
-
-    fn some_run_always_contains(&self, parts: &[Hir]) -> bool {
-        (0..parts.len()).any(|start| {
-            (start + 2..=parts.len().min(start + MAX_RUN)).any(|end| {
-                let run = Hir::concat(parts[start..end].to_vec());
-                let expansions = Extractor::new().kind(ExtractKind::Prefix).extract(&run);
-                expansions.is_exact()
-                    && expansions.literals().is_some_and(|lits| {
-                        lits.iter().all(|lit| self.contains_keyword(lit.as_bytes()))
-                    })
-            })
-        })
-    }
 }
 
 fn regex_matches(signature: &Signature, text: &str) -> bool {

@@ -38,6 +38,8 @@ struct ListedSignature<'a> {
     verifiable: bool,
     checksum: Option<&'static str>,
     generic: bool,
+    /// How the engine runs the regex: at each keyword hit, around keyword hits, or everywhere.
+    search: &'static str,
     references: &'a [String],
 }
 
@@ -54,6 +56,13 @@ impl<'a> From<&'a Signature> for ListedSignature<'a> {
             verifiable: false,
             checksum: s.checksum().map(|c| c.as_str()),
             generic: s.is_generic(),
+            search: if s.is_keywordless() {
+                "everywhere"
+            } else if s.is_keyword_prefixed() {
+                "at-keyword"
+            } else {
+                "around-keyword"
+            },
             references: s.references(),
         }
     }

@@ -23,10 +23,14 @@ impl RegexCaches {
     }
 }
 
-/// Runs each triggered signature's regex over its windows and appends the matches to `out`.
+/// Runs each triggered signature's regex at its starts and over its windows, appending the
+/// matches to `out`.
 ///
-/// Look-around assertions (`\b`, `^`, `$`) see the bytes just outside a window, so a window
-/// never creates a word boundary that the blob does not have.
+/// At a start the search is anchored: it succeeds only with a match beginning exactly there,
+/// and a start inside the previous match of the same signature is skipped, so matches of one
+/// signature never overlap. In a window the search is unanchored and repeated after each match.
+/// Either way, look-around assertions (`\b`, `^`, `$`) see the bytes just outside the searched
+/// span, so a span never creates a word boundary that the blob does not have.
 pub fn confirm(
     rules: &RuleSet,
     haystack: &[u8],
@@ -34,24 +38,31 @@ pub fn confirm(
     caches: &mut RegexCaches,
     out: &mut Vec<RawMatch>,
 ) -> Result<(), MatchError> {
-    for (index, window) in triggers.finish() {
-        let signature = rules.get(*index);
-        let regex = signature.regex().map_err(|message| MatchError::Pattern {
-            id: signature.id().to_string(),
-            message: message.to_string(),
-        })?;
-        let target = Target {
-            index: *index,
-            signature,
-            regex,
-        };
+    let (windows, starts) = triggers.finish();
+    for (index, window) in windows {
+        let target = Target::new(rules, *index)?;
         confirm_window(
             &target,
-            caches.get(*index, regex),
+            caches.get(*index, target.regex),
             haystack,
             window.clone(),
             out,
         );
+    }
+    for group in starts.chunk_by(|a, b| a.0 == b.0) {
+        let index = group[0].0;
+        let target = Target::new(rules, index)?;
+        let cache = caches.get(index, target.regex);
+        let mut previous_end = 0;
+        for &(_, start) in group {
+            if start < previous_end {
+                continue;
+            }
+            if let Some(raw) = confirm_start(&target, cache, haystack, start) {
+                previous_end = raw.span.end;
+                out.push(raw);
+            }
+        }
     }
     Ok(())
 }
@@ -63,6 +74,65 @@ struct Target<'a> {
     regex: &'a meta::Regex,
 }
 
+impl<'a> Target<'a> {
+    fn new(rules: &'a RuleSet, index: SignatureIndex) -> Result<Self, MatchError> {
+        let signature = rules.get(index);
+        let regex = signature.regex().map_err(|message| MatchError::Pattern {
+            id: signature.id().to_string(),
+            message: message.to_string(),
+        })?;
+        Ok(Target {
+            index,
+            signature,
+            regex,
+        })
+    }
+
+    fn wants_captures(&self) -> bool {
+        self.regex.group_info().all_group_len() > 1
+    }
+
+    /// The raw match for `span`, with captures when the pattern has groups.
+    fn raw_match(
+        &self,
+        cache: &mut meta::Cache,
+        haystack: &[u8],
+        span: Range<usize>,
+    ) -> Option<RawMatch> {
+        if self.wants_captures() {
+            with_captures(self, cache, haystack, span)
+        } else {
+            Some(RawMatch {
+                signature: self.index,
+                secret: span.clone(),
+                span,
+                captures: Vec::new(),
+            })
+        }
+    }
+}
+
+/// The match beginning exactly at `start`, if any.
+fn confirm_start(
+    target: &Target<'_>,
+    cache: &mut meta::Cache,
+    haystack: &[u8],
+    start: usize,
+) -> Option<RawMatch> {
+    let end = start
+        .saturating_add(target.signature.max_match_len())
+        .min(haystack.len());
+    let input = Input::new(haystack)
+        .span(start..end)
+        .anchored(Anchored::Yes);
+    // Anchored: the start is known, so only the end is searched for.
+    let end = target.regex.search_half_with(cache, &input)?.offset();
+    if end == start {
+        return None;
+    }
+    target.raw_match(cache, haystack, start..end)
+}
+
 fn confirm_window(
     target: &Target<'_>,
     cache: &mut meta::Cache,
@@ -70,10 +140,8 @@ fn confirm_window(
     window: Range<usize>,
     out: &mut Vec<RawMatch>,
 ) {
-    let regex = target.regex;
-    let wants_captures = regex.group_info().all_group_len() > 1;
     let mut input = Input::new(haystack).span(window.clone());
-    while let Some(found) = regex.search_with(cache, &input) {
+    while let Some(found) = target.regex.search_with(cache, &input) {
         if found.is_empty() {
             // An empty match carries no secret; step over it.
             if found.end() >= window.end {
@@ -83,20 +151,9 @@ fn confirm_window(
             continue;
         }
         input.set_start(found.end());
-        let raw = if wants_captures {
-            match with_captures(target, cache, haystack, found.range()) {
-                Some(raw) => raw,
-                None => continue,
-            }
-        } else {
-            RawMatch {
-                signature: target.index,
-                span: found.range(),
-                secret: found.range(),
-                captures: Vec::new(),
-            }
-        };
-        out.push(raw);
+        if let Some(raw) = target.raw_match(cache, haystack, found.range()) {
+            out.push(raw);
+        }
         if input.start() >= window.end {
             break;
         }

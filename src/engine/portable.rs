@@ -22,6 +22,8 @@ struct Target {
     exact: Option<Box<[u8]>>,
     /// How far a match can extend around the hit.
     reach: usize,
+    /// Matches begin with the keyword: search anchored at the hit.
+    prefixed: bool,
 }
 
 /// Keyword prefilter + windowed regex confirmation. See the module docs.
@@ -63,6 +65,7 @@ impl PortableEngine {
                     signature: index,
                     exact,
                     reach: signature.max_match_len(),
+                    prefixed: signature.is_keyword_prefixed(),
                 };
                 let already = targets[slot]
                     .iter()
@@ -89,7 +92,7 @@ impl PortableEngine {
         }
     }
 
-    /// Stage 1: turns keyword hits into windows.
+    /// Stage 1: turns keyword hits into starts and windows.
     fn prefilter(&self, haystack: &[u8], triggers: &mut Triggers) {
         triggers.reset(self.rules.len(), haystack.len());
         for &signature in &self.keywordless {
@@ -106,7 +109,11 @@ impl PortableEngine {
                         continue;
                     }
                 }
-                triggers.hit(target.signature, span.clone(), target.reach);
+                if target.prefixed {
+                    triggers.start_at(target.signature, span.start);
+                } else {
+                    triggers.hit(target.signature, span.clone(), target.reach);
+                }
             }
         }
     }

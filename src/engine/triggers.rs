@@ -1,5 +1,6 @@
-//! The contract between the prefilter and confirmation: per signature, the merged byte windows
-//! in which it may match.
+//! The contract between the prefilter and confirmation: per signature, the places where it may
+//! match. Signatures whose matches begin with a keyword get *starts* (search anchored there);
+//! the others get *windows* around their keyword hits (search anywhere inside).
 
 use std::ops::Range;
 
@@ -19,6 +20,8 @@ pub struct Triggers {
     touched: Vec<SignatureIndex>,
     /// Finished windows.
     closed: Vec<(SignatureIndex, Range<usize>)>,
+    /// Offsets where a keyword-prefixed signature's match may begin.
+    starts: Vec<(SignatureIndex, usize)>,
     haystack_len: usize,
 }
 
@@ -32,6 +35,7 @@ impl Triggers {
             self.open[sig.get()] = None;
         }
         self.closed.clear();
+        self.starts.clear();
         self.haystack_len = haystack_len;
     }
 
@@ -56,20 +60,33 @@ impl Triggers {
         }
     }
 
+    /// Records that a match of `signature` may begin at `offset`.
+    pub fn start_at(&mut self, signature: SignatureIndex, offset: usize) {
+        self.starts.push((signature, offset));
+    }
+
     /// Marks `signature` as possible anywhere in the blob.
     pub fn everywhere(&mut self, signature: SignatureIndex) {
         self.hit(signature, 0..self.haystack_len, 0);
     }
 
-    /// Closes every open window and returns all windows, grouped by nothing in particular.
-    pub fn finish(&mut self) -> &[(SignatureIndex, Range<usize>)] {
+    /// Closes every open window and returns the windows (in no particular order) and the
+    /// starts (sorted by signature, then offset, without duplicates).
+    pub fn finish(
+        &mut self,
+    ) -> (
+        &[(SignatureIndex, Range<usize>)],
+        &[(SignatureIndex, usize)],
+    ) {
         for &sig in &self.touched {
             if let Some(window) = self.open[sig.get()].take() {
                 self.closed.push((sig, window));
             }
         }
         self.touched.clear();
-        &self.closed
+        self.starts.sort_unstable();
+        self.starts.dedup();
+        (&self.closed, &self.starts)
     }
 }
 
@@ -86,7 +103,7 @@ mod tests {
         t.hit(SignatureIndex(0), 20..24, 5); // 15..29, merges
         t.hit(SignatureIndex(0), 60..64, 5); // 55..69, closes 5..29
         t.hit(SignatureIndex(1), 95..99, 10); // 85..100 (clipped)
-        let mut windows = t.finish().to_vec();
+        let mut windows = t.finish().0.to_vec();
         windows.sort_by_key(|(sig, w)| (*sig, w.start));
         assert_eq!(
             windows,
@@ -105,8 +122,26 @@ mod tests {
         t.reset(1, 10);
         t.hit(SignatureIndex(0), 0..3, 1);
         t.reset(1, 10);
-        assert!(t.finish().is_empty());
+        assert!(t.finish().0.is_empty());
         t.everywhere(SignatureIndex(0));
-        assert_eq!(t.finish(), &[(SignatureIndex(0), 0..10)]);
+        assert_eq!(t.finish().0, &[(SignatureIndex(0), 0..10)]);
+    }
+
+    #[test]
+    fn starts_come_back_sorted_and_unique() {
+        let mut t = Triggers::default();
+        t.reset(2, 100);
+        t.start_at(SignatureIndex(1), 5);
+        t.start_at(SignatureIndex(0), 9);
+        t.start_at(SignatureIndex(0), 3);
+        t.start_at(SignatureIndex(0), 9);
+        assert_eq!(
+            t.finish().1,
+            &[
+                (SignatureIndex(0), 3),
+                (SignatureIndex(0), 9),
+                (SignatureIndex(1), 5)
+            ]
+        );
     }
 }

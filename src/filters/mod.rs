@@ -29,6 +29,21 @@ fn is_placeholder_credential(raw: &RawMatch, haystack: &[u8], secret: &[u8]) -> 
         || user.is_some_and(|user| user.eq_ignore_ascii_case(secret))
 }
 
+/// Longest identifier prefix added to a captured name.
+const NAME_LEAD: usize = 64;
+
+/// Generic patterns start at their keyword; the name they assign to may begin earlier
+/// (`DB_PASSWORD`, `$config['api_key']`). Extends `name` left over identifier characters.
+fn whole_name(haystack: &[u8], name: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let is_ident = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'$');
+    let lead = haystack[name.start.saturating_sub(NAME_LEAD)..name.start]
+        .iter()
+        .rev()
+        .take_while(|b| is_ident(b))
+        .count();
+    name.start - lead..name.end
+}
+
 /// A raw match that survived the filters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
@@ -80,7 +95,7 @@ impl Filters {
                 .captures
                 .iter()
                 .find(|c| &*c.name == "name")
-                .map(|c| &haystack[c.span.clone()]);
+                .map(|c| &haystack[whole_name(haystack, c.span.clone())]);
             match generic::assess(name, secret) {
                 generic::GenericVerdict::Keep(level) => confidence = confidence.min(level),
                 generic::GenericVerdict::Reject(_) => return None,

@@ -10,6 +10,7 @@
 //! names) but compiled only when a signature is first needed, so start-up stays small even with
 //! hundreds of signatures.
 
+pub mod analysis;
 mod checksum;
 mod error;
 mod ruleset;

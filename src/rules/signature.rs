@@ -6,6 +6,7 @@ use regex_automata::meta;
 use regex_syntax::hir::{Hir, HirKind};
 
 use super::{
+    analysis::{self, Keywords},
     spec::{ExampleSpec, SignatureSpec},
     ChecksumKind, Confidence, Problem, SourceLocation, CATEGORIES,
 };
@@ -39,6 +40,7 @@ pub struct Signature {
     keywordless: bool,
     pattern: String,
     max_match_len: usize,
+    keyword_prefixed: bool,
     secret_group: Option<String>,
     min_entropy: Option<f64>,
     checksum: Option<ChecksumKind>,
@@ -137,7 +139,8 @@ impl Signature {
         let pattern = spec.pattern.into_inner();
         let mut max_match_len = 0;
         let mut secret_group = None;
-        match parse_pattern(&pattern) {
+        let mut keyword_prefixed = false;
+        match analysis::parse(&pattern) {
             Ok(hir) => {
                 match (hir.properties().maximum_len(), spec.max_len) {
                     (_, Some(0)) => problem(&location, "max_len", "must be positive".into()),
@@ -149,6 +152,12 @@ impl Signature {
                         "can match unboundedly long text: bound its repetitions (e.g. `\\s{0,8}` instead of `\\s*`) or set `max_len`".into(),
                     ),
                 }
+                let keywords = Keywords {
+                    literals: &spec.keywords,
+                    ignore_case: spec.keywords_ignore_case,
+                };
+                keyword_prefixed =
+                    !spec.keywordless && analysis::keywords_start_every_match(&hir, keywords);
                 let names = capture_names(&hir);
                 if names.iter().any(|n| n == "secret") {
                     secret_group = Some("secret".to_string());
@@ -185,6 +194,7 @@ impl Signature {
             keywordless: spec.keywordless,
             pattern,
             max_match_len: max_match_len.min(MAX_WINDOW),
+            keyword_prefixed,
             secret_group,
             min_entropy: spec.min_entropy,
             checksum: spec.checksum,
@@ -239,6 +249,11 @@ impl Signature {
     /// side of a keyword hit.
     pub fn max_match_len(&self) -> usize {
         self.max_match_len
+    }
+    /// Whether every match begins with one of the keywords, so the engine can search anchored
+    /// at each keyword hit instead of around it.
+    pub fn is_keyword_prefixed(&self) -> bool {
+        self.keyword_prefixed
     }
     /// Name of the capture group holding the secret, or `None` when the whole match is.
     pub fn secret_group(&self) -> Option<&str> {
@@ -326,15 +341,6 @@ fn check_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn parse_pattern(pattern: &str) -> Result<Hir, String> {
-    regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(pattern)
-        .map_err(|e| e.to_string())
-}
-
 fn capture_names(hir: &Hir) -> Vec<String> {
     let mut names = Vec::new();
     let mut stack = vec![hir];
@@ -376,7 +382,7 @@ mod tests {
 
     #[test]
     fn capture_names_are_found_at_any_depth() {
-        let hir = parse_pattern(r"(?:x(?P<secret>a(?P<host>b)+))|c").unwrap();
+        let hir = analysis::parse(r"(?:x(?P<secret>a(?P<host>b)+))|c").unwrap();
         let mut names = capture_names(&hir);
         names.sort();
         assert_eq!(names, ["host", "secret"]);
