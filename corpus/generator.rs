@@ -34,7 +34,8 @@ pub struct CorpusConfig {
     pub seed: u64,
     /// Average filler bytes between two planted secrets.
     pub bytes_per_secret: u64,
-    /// Approximate size of each file.
+    /// Typical (median) size of a file; sizes spread from an eighth to eight times this, with
+    /// small files the most common, as in real trees.
     pub file_bytes: usize,
 }
 
@@ -44,7 +45,7 @@ impl Default for CorpusConfig {
             total_bytes: 8 << 20,
             seed: 1,
             bytes_per_secret: 64 << 10,
-            file_bytes: 48 << 10,
+            file_bytes: 16 << 10,
         }
     }
 }
@@ -231,7 +232,7 @@ struct Filler<'r> {
 
 impl Filler<'_> {
     fn word(&mut self) -> &'static str {
-        *self.rng.pick(WORDS)
+        self.rng.pick::<&str>(WORDS)
     }
 
     fn ident(&mut self) -> String {
@@ -281,7 +282,7 @@ impl Filler<'_> {
             "go" => match self.rng.below(4) {
                 0 => format!(
                     "func (s *{}) {}(ctx context.Context) error {{",
-                    capitalize(&c),
+                    capitalize(c),
                     capitalize(&b)
                 ),
                 1 => format!("\tif err := s.{b}.Do(ctx, {n}); err != nil {{"),
@@ -300,12 +301,12 @@ impl Filler<'_> {
             "java" => match self.rng.below(4) {
                 0 => format!(
                     "    public {} get{}() {{ return this.{b}; }}",
-                    capitalize(&c),
+                    capitalize(c),
                     capitalize(&b)
                 ),
                 1 => format!(
                     "    private final Map<String, {}> {b} = new HashMap<>();",
-                    capitalize(&c)
+                    capitalize(c)
                 ),
                 2 => format!("    // {} {c} under load", self.word()),
                 _ => format!("        log.debug(\"{c} size={{}}\", {b}.size());"),
@@ -384,7 +385,7 @@ impl Filler<'_> {
             17 => format!(
                 "if (password.length < {n}) {{ throw new Error({q}password too short{q}); }}"
             ),
-            18 => format!("PASSWORD_HASH_ALGORITHM=argon2id"),
+            18 => "PASSWORD_HASH_ALGORITHM=argon2id".to_string(),
             19 => format!("auth_token = get_{c}_token(session)"),
             20 => format!("  password: <your-{c}-password>"),
             21 => format!("sha256 = {q}{}{q}", self.rng.string(HEX, 64)),
@@ -444,9 +445,10 @@ pub fn generate(root: &Path, config: &CorpusConfig, rules: &RuleSet) -> io::Resu
         let (kind, ext) = *rng.pick(KINDS);
         let dir = format!("{}/{}", rng.pick(WORDS), rng.pick(WORDS));
         let rel = format!("{dir}/{}_{}.{ext}", kind, key.files);
-        let mut text = String::with_capacity(config.file_bytes + 1024);
+        let file_bytes = spread_size(config.file_bytes, &mut rng);
+        let mut text = String::with_capacity(file_bytes + 1024);
         let mut line = 1usize;
-        while text.len() < config.file_bytes {
+        while text.len() < file_bytes {
             let filler = Filler { rng: &mut rng }.line(kind);
             line += filler.matches('\n').count() + 1;
             text.push_str(&filler);
@@ -480,6 +482,12 @@ pub fn generate(root: &Path, config: &CorpusConfig, rules: &RuleSet) -> io::Resu
         key.bytes += text.len() as u64;
     }
     Ok(key)
+}
+
+/// A size between `median / 8` and `median * 8`, log-uniformly distributed.
+fn spread_size(median: usize, rng: &mut Rng) -> usize {
+    let exponent = (rng.below(6001) as f64 - 3000.0) / 1000.0; // -3.0 ..= 3.0
+    ((median as f64) * exponent.exp2()) as usize
 }
 
 fn shuffle(items: &mut [usize], rng: &mut Rng) {

@@ -6,6 +6,11 @@ use std::ops::Range;
 
 use crate::rules::SignatureIndex;
 
+/// A signature and a byte range in which it may match anywhere.
+pub type Window = (SignatureIndex, Range<usize>);
+/// A signature and an offset at which one of its matches may begin.
+pub type Start = (SignatureIndex, usize);
+
 /// Windows in which signatures may match, accumulated from prefilter hits.
 ///
 /// Hits must arrive in non-decreasing order of their end offset (what a left-to-right scan
@@ -19,9 +24,9 @@ pub struct Triggers {
     /// Signatures with an open window, to flush without scanning `open`.
     touched: Vec<SignatureIndex>,
     /// Finished windows.
-    closed: Vec<(SignatureIndex, Range<usize>)>,
+    closed: Vec<Window>,
     /// Offsets where a keyword-prefixed signature's match may begin.
-    starts: Vec<(SignatureIndex, usize)>,
+    starts: Vec<Start>,
     haystack_len: usize,
 }
 
@@ -72,12 +77,7 @@ impl Triggers {
 
     /// Closes every open window and returns the windows (in no particular order) and the
     /// starts (sorted by signature, then offset, without duplicates).
-    pub fn finish(
-        &mut self,
-    ) -> (
-        &[(SignatureIndex, Range<usize>)],
-        &[(SignatureIndex, usize)],
-    ) {
+    pub fn finish(&mut self) -> (&[Window], &[Start]) {
         for &sig in &self.touched {
             if let Some(window) = self.open[sig.get()].take() {
                 self.closed.push((sig, window));

@@ -3,20 +3,53 @@
 //! Random secrets contain few real words; passwords people choose by hand and placeholder values
 //! ("mysecretpassword", "SuperSecret2024", "hunter_summer") are mostly words.
 
-use std::{collections::HashSet, sync::OnceLock};
+use std::{
+    collections::HashSet,
+    hash::{BuildHasherDefault, Hasher},
+    sync::OnceLock,
+};
 
 /// Only words of at least this many letters count: shorter ones turn up inside random strings.
 const MIN_WORD: usize = 4;
 const MAX_WORD: usize = 16;
 
-fn dictionary() -> &'static HashSet<&'static str> {
-    static WORDS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+/// Words packed into a `u128` (at most 16 lowercase ASCII bytes), so a lookup hashes one
+/// integer instead of a string: this runs for every generic candidate.
+type Packed = u128;
+
+fn pack(word: &[u8]) -> Packed {
+    word.iter().fold(0, |acc, &b| (acc << 8) | Packed::from(b))
+}
+
+/// A multiplicative hasher for packed words; the dictionary is ours, not attacker-controlled.
+#[derive(Default)]
+struct PackedHasher(u64);
+
+impl Hasher for PackedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+}
+
+type Dictionary = HashSet<Packed, BuildHasherDefault<PackedHasher>>;
+
+fn dictionary() -> &'static Dictionary {
+    static WORDS: OnceLock<Dictionary> = OnceLock::new();
     WORDS.get_or_init(|| {
         include_str!("words.txt")
             .lines()
             .filter(|line| !line.starts_with('#'))
             .flat_map(str::split_whitespace)
-            .filter(|w| w.len() >= MIN_WORD)
+            .filter(|w| (MIN_WORD..=MAX_WORD).contains(&w.len()))
+            .map(|w| pack(w.as_bytes()))
             .collect()
     })
 }
@@ -36,10 +69,7 @@ pub fn word_coverage(value: &[u8]) -> f64 {
         best[end] = best[end - 1];
         for len in MIN_WORD..=MAX_WORD.min(end) {
             let start = end - len;
-            let Ok(candidate) = std::str::from_utf8(&lower[start..end]) else {
-                continue;
-            };
-            if words.contains(candidate) {
+            if words.contains(&pack(&lower[start..end])) {
                 best[end] = best[end].max(best[start] + len);
             }
         }

@@ -28,8 +28,8 @@ pub struct Snippet {
 ///
 /// Candidates with the same secret span collapse into one finding, keeping the most confident
 /// signature (provider-specific before generic) and listing the others in `also_matched`. A
-/// generic candidate whose secret overlaps a provider-specific one is dropped: the specific
-/// signature already explains it.
+/// generic candidate whose secret overlaps a provider-specific one is not reported on its own:
+/// the specific signature explains it, and lists it in `also_matched`.
 pub fn describe(
     rules: &RuleSet,
     haystack: &[u8],
@@ -56,8 +56,10 @@ pub fn describe(
     };
 
     let mut kept: Vec<(Candidate, Vec<String>)> = Vec::new();
+    let mut absorbed: Vec<Candidate> = Vec::new();
     for candidate in candidates {
         if is_generic(&candidate) && overlaps_specific(&candidate.raw.secret) {
+            absorbed.push(candidate);
             continue;
         }
         match kept.last_mut() {
@@ -68,6 +70,20 @@ pub fn describe(
                 }
             }
             _ => kept.push((candidate, Vec::new())),
+        }
+    }
+
+    // A generic match explained by a specific one is named in the specific finding.
+    for generic in absorbed {
+        let span = &generic.raw.secret;
+        let host = kept
+            .iter_mut()
+            .find(|(c, _)| c.raw.secret.start < span.end && span.start < c.raw.secret.end);
+        if let Some((_, also)) = host {
+            let id = rules.get(generic.raw.signature).id().to_string();
+            if !also.contains(&id) {
+                also.push(id);
+            }
         }
     }
 

@@ -43,8 +43,11 @@ pub fn read_text(
 ) -> io::Result<TextOrSkip> {
     buf.clear();
     (&mut input).take(SNIFF_LEN as u64).read_to_end(buf)?;
-    let utf16 = utf16_order(buf);
-    if utf16.is_none() && memchr::memchr(0, buf).is_some() {
+    let has_nul = memchr::memchr(0, buf).is_some();
+    // A byte-order mark alone proves little (Latin-1 text can start with ÿþ); UTF-16 text that
+    // can hold a secret is ASCII-heavy and so full of NULs.
+    let utf16 = utf16_order(buf).filter(|_| has_nul);
+    if utf16.is_none() && has_nul {
         return Ok(TextOrSkip::Binary);
     }
     let remaining = (limits.max_size + 1).saturating_sub(buf.len() as u64);
@@ -125,5 +128,11 @@ mod tests {
         let mut be = vec![0xFE, 0xFF];
         be.extend("ok".encode_utf16().flat_map(u16::to_be_bytes));
         assert_eq!(read(&be, 100).1, b"ok");
+    }
+
+    #[test]
+    fn a_bom_without_nuls_is_not_utf16() {
+        let latin1 = b"\xff\xfe caf\xe9 token";
+        assert_eq!(read(latin1, 100), (TextOrSkip::Text, latin1.to_vec()));
     }
 }

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Side-by-side directory-scan comparison: keysift vs Kingfisher vs ripsecrets, with ripgrep as
+# the floor (reading and searching every byte once for a literal that never occurs).
+#
+#   benches/compare.sh [--runs N] [--size SIZE] [--only generated|registry]
+#
+# Corpora:
+#   generated  a synthetic tree of SIZE (default 500M) from `cargo run --example gen-corpus`,
+#              with planted secrets and an answer key
+#   registry   ~/.cargo/registry/src: real code from the crates keysift builds with
+#
+# Peers are installed outside the repository on first use: Kingfisher into a venv under
+# $BENCH_HOME (pip install kingfisher-bin), ripsecrets with `cargo install`, ripgrep and GNU time
+# from Debian. Each tool runs RUNS times per corpus (default 5); the table shows medians of wall
+# time, CPU time (user+sys), peak RSS (GNU time), throughput, findings, and wall-time ratios
+# against keysift. All tools run with their default thread counts on the same machine in the
+# same invocation, so the ratios are comparable even when the machine is noisy.
+set -euo pipefail
+
+RUNS=5
+SIZE=500M
+ONLY=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) RUNS="$2"; shift 2 ;;
+    --size) SIZE="$2"; shift 2 ;;
+    --only) ONLY="$2"; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_HOME=${BENCH_HOME:-$HOME/.cache/keysift-bench}
+WORK=$BENCH_HOME/work
+mkdir -p "$WORK"
+
+say() { printf '>> %s\n' "$*" >&2; }
+
+install_peers() {
+  if ! command -v rg >/dev/null || [ ! -x /usr/bin/time ]; then
+    say "installing ripgrep and GNU time (apt)"
+    apt-get update -qq && apt-get install -y -qq ripgrep time >/dev/null
+  fi
+  if [ ! -x "$BENCH_HOME/venv/bin/kingfisher" ]; then
+    say "installing Kingfisher into $BENCH_HOME/venv"
+    python3 -m venv "$BENCH_HOME/venv"
+    "$BENCH_HOME/venv/bin/pip" install -q kingfisher-bin
+  fi
+  if ! command -v ripsecrets >/dev/null; then
+    say "installing ripsecrets (cargo install)"
+    cargo install -q ripsecrets
+  fi
+}
+
+build_keysift() {
+  say "building keysift (release)"
+  (cd "$ROOT" && cargo build -q --release && cargo build -q --release --example gen-corpus)
+  KEYSIFT=$ROOT/target/release/keysift
+}
+
+corpus_dir() {
+  case "$1" in
+    generated)
+      local dir=$WORK/generated-$SIZE
+      if [ ! -f "$dir.answer-key.json" ]; then
+        say "generating $SIZE corpus in $dir"
+        rm -rf "$dir"
+        "$ROOT/target/release/examples/gen-corpus" "$dir" "$SIZE" 1 >&2
+      fi
+      echo "$dir" ;;
+    registry) echo "$HOME/.cargo/registry/src" ;;
+  esac
+}
+
+# Prints "wall_seconds cpu_seconds peak_rss_kb findings" for one run of a tool.
+measure() {
+  local tool=$1 dir=$2 out=$WORK/out.$$ timing=$WORK/time.$$
+  local -a cmd
+  case "$tool" in
+    keysift)    cmd=("$KEYSIFT" dir "$dir" --format jsonl -o "$out") ;;
+    kingfisher) cmd=("$BENCH_HOME/venv/bin/kingfisher" --no-update-check scan --no-validate --format jsonl -o "$out" "$dir") ;;
+    ripsecrets) cmd=(sh -c 'ripsecrets "$1" > "$2"' _ "$dir" "$out") ;;
+    ripgrep)    cmd=(sh -c 'rg -c --no-ignore --hidden zqxjkvbwpfzqxjkv "$1" > "$2"' _ "$dir" "$out") ;;
+  esac
+  /usr/bin/time -f '%e %U %S %M' -o "$timing" "${cmd[@]}" >/dev/null 2>"$WORK/stderr.$$" || true
+  local findings
+  case "$tool" in
+    keysift|kingfisher) findings=$(grep -c '^{' "$out" || true) ;;
+    ripsecrets) findings=$(grep -c . "$out" || true) ;;
+    ripgrep) findings=0 ;;
+  esac
+  read -r wall user sys rss < <(tail -n 1 "$timing")
+  echo "$wall $(echo "$user + $sys" | bc -l) $rss $findings"
+  rm -f "$out" "$timing" "$WORK/stderr.$$"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+compare_on() {
+  local name=$1 dir bytes
+  dir=$(corpus_dir "$name")
+  bytes=$(du -sb --apparent-size "$dir" | cut -f1)
+  say "corpus $name: $dir ($((bytes / 1000000)) MB), $RUNS runs per tool"
+  # Warm the page cache so every tool reads from memory.
+  rg -c --no-ignore --hidden zqxjkvbwpfzqxjkv "$dir" >/dev/null 2>&1 || true
+  local tools=(keysift kingfisher ripsecrets ripgrep)
+  declare -A wall cpu rss found
+  for run in $(seq "$RUNS"); do
+    for tool in "${tools[@]}"; do
+      read -r w c r f < <(measure "$tool" "$dir")
+      wall[$tool]+="$w "; cpu[$tool]+="$c "; rss[$tool]+="$r "; found[$tool]=$f
+    done
+    say "  run $run/$RUNS done"
+  done
+  printf '\n%s (%d MB, median of %d runs)\n' "$name" "$((bytes / 1000000))" "$RUNS"
+  printf '%-11s %9s %9s %9s %9s %9s %14s\n' tool wall_s cpu_s rss_MB MB/s findings "wall/keysift"
+  local base
+  base=$(echo "${wall[keysift]}" | tr ' ' '\n' | grep . | median)
+  for tool in "${tools[@]}"; do
+    local w c r
+    w=$(echo "${wall[$tool]}" | tr ' ' '\n' | grep . | median)
+    c=$(echo "${cpu[$tool]}" | tr ' ' '\n' | grep . | median)
+    r=$(echo "${rss[$tool]}" | tr ' ' '\n' | grep . | median)
+    printf '%-11s %9.2f %9.2f %9.0f %9.0f %9s %13.2fx\n' "$tool" "$w" "$c" "$(echo "$r / 1024" | bc -l)" \
+      "$(echo "$bytes / 1000000 / $w" | bc -l)" "${found[$tool]}" "$(echo "$w / $base" | bc -l)"
+  done
+}
+
+install_peers
+build_keysift
+for corpus in generated registry; do
+  if [ -z "$ONLY" ] || [ "$ONLY" = "$corpus" ]; then
+    compare_on "$corpus"
+  fi
+done
