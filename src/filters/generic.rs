@@ -15,88 +15,13 @@
 //! Random-looking values are reported at medium confidence; password-like values (long enough,
 //! mixed, not word salad) at low, so they only show with `--confidence low`.
 
-use super::{entropy::shannon, placeholder::placeholder_reason, words::word_coverage};
+use super::{
+    entropy::shannon, heuristics::heuristics, placeholder::placeholder_reason, words::word_coverage,
+};
 use crate::rules::Confidence;
 
-/// Name parts that mark configuration *about* a secret rather than the secret itself.
-const NON_SECRET_NAME_PARTS: &[&str] = &[
-    "public",
-    "pub",
-    "id",
-    "ids",
-    "type",
-    "types",
-    "length",
-    "len",
-    "size",
-    "min",
-    "max",
-    "count",
-    "url",
-    "uri",
-    "endpoint",
-    "path",
-    "file",
-    "filename",
-    "dir",
-    "name",
-    "format",
-    "algorithm",
-    "alg",
-    "algo",
-    "expiry",
-    "expires",
-    "expiration",
-    "ttl",
-    "timeout",
-    "header",
-    "prefix",
-    "suffix",
-    "field",
-    "param",
-    "label",
-    "placeholder",
-    "hint",
-    "description",
-    "desc",
-    "regex",
-    "pattern",
-    "policy",
-    "strength",
-    "error",
-    "message",
-    "msg",
-    "enabled",
-    "enable",
-    "required",
-    "mode",
-    "method",
-    "version",
-    "index",
-    "usage",
-    "validator",
-    "validation",
-    "input",
-    "ref",
-    "reference",
-    "location",
-    "kind",
-    "scheme",
-    "encoding",
-    "rotation",
-    "lifetime",
-    "duration",
-    "storage",
-    "provider",
-    "store",
-    "manager",
-    "class",
-    "fingerprint",
-    "hash",
-];
-
-/// Name parts that are secret despite containing a part above (`secret_id` in Vault).
-const SECRET_NAME_OVERRIDES: &[&str] = &["secret_id", "secretid"];
+/// Hex values shorter than this are usually short hashes or ids (`3bf4404734c82308`).
+const SHORTEST_HEX_KEY: usize = 24;
 
 /// The verdict on one generic candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,10 +43,15 @@ pub fn assess(name: Option<&[u8]>, value: &[u8]) -> GenericVerdict {
     if let Some(reason) = placeholder_reason(value) {
         return GenericVerdict::Reject(reason);
     }
+    if value.starts_with(b"eyJ") && !value.contains(&b'.') {
+        // Base64 of a JSON object without a JWT's signature: pagination tokens, state blobs.
+        return GenericVerdict::Reject("base64-encoded JSON data");
+    }
     let randomness = Randomness::of(value);
     if randomness.looks_random() {
-        if randomness.looks_like_uuid {
-            // UUIDs are identifiers far more often than keys.
+        if randomness.looks_like_uuid || (randomness.hex_only && randomness.len < SHORTEST_HEX_KEY)
+        {
+            // UUIDs and short hex strings are identifiers and hashes far more often than keys.
             return GenericVerdict::Keep(Confidence::Low);
         }
         GenericVerdict::Keep(Confidence::Medium)
@@ -134,13 +64,18 @@ pub fn assess(name: Option<&[u8]>, value: &[u8]) -> GenericVerdict {
 
 fn non_secret_name(name: &[u8]) -> Option<&'static str> {
     let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
-    if SECRET_NAME_OVERRIDES.iter().any(|o| lower.contains(o)) {
+    let lists = heuristics();
+    if lists
+        .secret_name_overrides
+        .iter()
+        .any(|o| lower.contains(o.as_str()))
+    {
         return None;
     }
     let parts = split_name(name);
     parts
         .iter()
-        .any(|p| NON_SECRET_NAME_PARTS.contains(&p.as_str()))
+        .any(|p| lists.non_secret_name_parts.contains(p))
         .then_some("the name describes a secret's settings, not the secret")
 }
 
@@ -272,7 +207,7 @@ mod tests {
             GenericVerdict::Keep(Confidence::Medium)
         );
         assert_eq!(
-            verdict("secret_id", "c3f1a9e2b7d04f6a8e5b"),
+            verdict("secret_id", "c3f1a9e2b7d04f6a8e5b4d2c1f0e9a8b"),
             GenericVerdict::Keep(Confidence::Medium)
         );
     }
@@ -287,6 +222,37 @@ mod tests {
             verdict("db_password", "Winter#Rain71"),
             GenericVerdict::Keep(Confidence::Low)
         );
+    }
+
+    #[test]
+    fn short_hex_is_low_and_base64_json_is_rejected() {
+        assert_eq!(
+            verdict("AccessKey", "3bf4404734c82308"),
+            GenericVerdict::Keep(Confidence::Low)
+        );
+        assert!(matches!(
+            verdict("token", "eyJOZXh0VG9rZW4iOiBudWxsfQ=="),
+            GenericVerdict::Reject(_)
+        ));
+    }
+
+    #[test]
+    fn pagination_and_algorithm_settings_are_not_secrets() {
+        for name in [
+            "NextToken",
+            "NextContinuationToken",
+            "page_token",
+            "csrf_token",
+            "password_encryption",
+        ] {
+            assert!(
+                matches!(
+                    verdict(name, "q8Zr2LxV0pTn4KmW7sYb"),
+                    GenericVerdict::Reject(_)
+                ),
+                "{name}"
+            );
+        }
     }
 
     #[test]

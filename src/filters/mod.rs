@@ -7,8 +7,10 @@
 //! only the matched bytes and the signature, never the origin, so a blob's candidates are the
 //! same wherever the blob was found.
 
+mod documentation;
 pub mod entropy;
 pub mod generic;
+mod heuristics;
 pub mod placeholder;
 pub mod words;
 
@@ -17,16 +19,23 @@ use crate::{
     rules::{Confidence, RuleSet},
 };
 
-/// A placeholder value, or a password that repeats its user name (`postgres:postgres@`,
-/// `admin:admin`): the defaults of local development setups, not leaked secrets.
+/// Passwords shorter than this in a credential context are test values (`abc:xyz@`).
+const SHORTEST_CREDENTIAL: usize = 4;
+
+/// A placeholder value, a password that repeats its user name (`postgres:postgres@`,
+/// `admin:admin`: the defaults of local development setups), a password too short to be
+/// real, or credentials for a host reserved for documentation (`example.com`, RFC 2606).
 fn is_placeholder_credential(raw: &RawMatch, haystack: &[u8], secret: &[u8]) -> bool {
-    let user = raw
-        .captures
-        .iter()
-        .find(|c| &*c.name == "user")
-        .map(|c| &haystack[c.span.clone()]);
-    placeholder::placeholder_reason(secret).is_some()
-        || user.is_some_and(|user| user.eq_ignore_ascii_case(secret))
+    let capture = |name: &str| {
+        raw.captures
+            .iter()
+            .find(|c| &*c.name == name)
+            .map(|c| &haystack[c.span.clone()])
+    };
+    secret.len() < SHORTEST_CREDENTIAL
+        || placeholder::placeholder_reason(secret).is_some()
+        || capture("user").is_some_and(|user| user.eq_ignore_ascii_case(secret))
+        || capture("host").is_some_and(placeholder::is_documentation_host)
 }
 
 /// Longest identifier prefix added to a captured name.
@@ -86,6 +95,9 @@ impl Filters {
                 return None;
             }
             confidence = Confidence::High;
+        }
+        if documentation::is_documentation_example(secret) {
+            confidence = Confidence::Low;
         }
         if signature.rejects_placeholders() && is_placeholder_credential(&raw, haystack, secret) {
             return None;

@@ -1,187 +1,33 @@
 //! Values that stand for a secret without being one: template variables, environment lookups,
-//! code expressions, documentation placeholders and obviously made-up strings.
+//! code expressions, documentation placeholders and obviously made-up strings. The word lists
+//! live in `heuristics.toml`.
 
-/// Substrings that mark a template or a reference to a secret kept elsewhere.
-const REFERENCE_MARKERS: &[&str] = &[
-    "${",
-    "{{",
-    "}}",
-    "%(",
-    "#{",
-    "$(",
-    "<%",
-    "%>",
-    "[[",
-    "]]",
-    "os.environ",
-    "os.getenv",
-    "getenv(",
-    "process.env",
-    "env(",
-    "env[",
-    "env.",
-    "secrets.",
-    "vault:",
-    "ref+",
-    "lookup(",
-    "var.",
-    "locals.",
-    "settings.",
-    "config.",
-    "self.",
-    "this.",
-    "params.",
-    "data.",
-    "@@",
-    "$env:",
-    "keyvault",
-    "secretsmanager",
-    "ssm:",
-    "valuefrom",
-    "secretkeyref",
-    "{{.",
-    "<<",
-    ">>",
-];
-
-/// Words whose presence marks a documentation or test value.
-const PLACEHOLDER_WORDS: &[&str] = &[
-    "changeme",
-    "change_me",
-    "change-me",
-    "changethis",
-    "placeholder",
-    "example",
-    "sample",
-    "dummy",
-    "fake",
-    "foobar",
-    "lorem",
-    "redacted",
-    "removed",
-    "hidden",
-    "masked",
-    "notreal",
-    "not_real",
-    "not-a-real",
-    "notasecret",
-    "your_",
-    "your-",
-    "yourpass",
-    "yoursecret",
-    "yourkey",
-    "yourtoken",
-    "insert",
-    "replace",
-    "todo",
-    "fixme",
-    "xxxx",
-    "****",
-    "....",
-    "____",
-    "----",
-    "<your",
-    "enter_",
-    "secret_here",
-    "key_here",
-    "token_here",
-    "here>",
-    "none",
-    "null",
-    "undefined",
-    "default",
-    "password",
-    "passwd",
-    "secret",
-    "mytoken",
-    "apikey",
-    "api_key",
-    "testing",
-    "qwerty",
-    "abcdef",
-    "123456",
-    "letmein",
-    "s3cr3t",
-    "p@ss",
-    "passw0rd",
-];
-
-/// Exact values (case-insensitive) that are never secrets.
-const NON_VALUES: &[&str] = &[
-    "true",
-    "false",
-    "yes",
-    "no",
-    "on",
-    "off",
-    "nil",
-    "none",
-    "null",
-    "undefined",
-    "empty",
-    "required",
-    "optional",
-    "string",
-    "str",
-    "bytes",
-    "text",
-    "secret",
-    "password",
-    "token",
-    "bearer",
-    "basic",
-];
-
-/// File extensions: a value ending in one is a file name, not a secret.
-const FILE_SUFFIXES: &[&str] = &[
-    ".pem",
-    ".key",
-    ".crt",
-    ".cer",
-    ".p12",
-    ".pfx",
-    ".jks",
-    ".json",
-    ".yaml",
-    ".yml",
-    ".txt",
-    ".env",
-    ".conf",
-    ".cfg",
-    ".ini",
-    ".toml",
-    ".xml",
-    ".properties",
-    ".js",
-    ".ts",
-    ".py",
-    ".rb",
-    ".go",
-    ".java",
-    ".sh",
-    ".html",
-    ".png",
-    ".jpg",
-    ".svg",
-    ".gpg",
-    ".asc",
-    ".pub",
-];
+use super::heuristics::heuristics;
 
 /// Why `value` is a placeholder, reference or non-secret, or `None` if it may be a secret.
 pub fn placeholder_reason(value: &[u8]) -> Option<&'static str> {
+    let value = strip_quotes(value);
     let lower = String::from_utf8_lossy(value).to_ascii_lowercase();
     let text = lower.as_str();
-    if NON_VALUES.contains(&text) {
+    let lists = heuristics();
+    if lists.non_values.iter().any(|v| v == text) {
         return Some("a keyword, not a value");
     }
-    if REFERENCE_MARKERS.iter().any(|m| text.contains(m)) {
+    if lists
+        .reference_markers
+        .iter()
+        .any(|m| text.contains(m.as_str()))
+    {
         return Some("a template or reference to a secret kept elsewhere");
     }
     if is_variable_reference(value) {
         return Some("a variable reference");
     }
-    if PLACEHOLDER_WORDS.iter().any(|w| text.contains(w)) {
+    if lists
+        .placeholder_words
+        .iter()
+        .any(|w| text.contains(w.as_str()))
+    {
         return Some("a placeholder");
     }
     if text.contains("://")
@@ -194,7 +40,11 @@ pub fn placeholder_reason(value: &[u8]) -> Option<&'static str> {
     if text.starts_with("data:") {
         return Some("a data URI");
     }
-    if FILE_SUFFIXES.iter().any(|s| text.ends_with(s)) {
+    if lists
+        .file_suffixes
+        .iter()
+        .any(|s| text.ends_with(s.as_str()))
+    {
         return Some("a file name");
     }
     if is_code_expression(value) {
@@ -206,10 +56,46 @@ pub fn placeholder_reason(value: &[u8]) -> Option<&'static str> {
     if is_repetitive(value) {
         return Some("repeated or sequential characters");
     }
+    if is_timestamp(value) {
+        return Some("a date or time");
+    }
     None
 }
 
-/// `$VAR`, `%VAR%`, `@VAR@`, `__VAR__`, `<VAR>`, `:var` and similar stand-ins.
+/// Whether `host` is reserved for documentation and examples (`example.com`, `db.test`).
+pub fn is_documentation_host(host: &[u8]) -> bool {
+    let host = String::from_utf8_lossy(host).to_ascii_lowercase();
+    heuristics().documentation_domains.iter().any(|d| {
+        host == *d
+            || host
+                .strip_suffix(d.as_str())
+                .is_some_and(|rest| rest.ends_with('.'))
+    })
+}
+
+/// ISO 8601 dates and times: `2016-09-08`, `2016-09-08T21:47:36Z`.
+fn is_timestamp(value: &[u8]) -> bool {
+    let digits = |r: std::ops::Range<usize>| {
+        value
+            .get(r)
+            .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+    };
+    value.len() >= 10
+        && digits(0..4)
+        && value[4] == b'-'
+        && digits(5..7)
+        && value[7] == b'-'
+        && digits(8..10)
+}
+
+fn strip_quotes(value: &[u8]) -> &[u8] {
+    match value {
+        [b'"', inner @ .., b'"'] | [b'\'', inner @ .., b'\''] => inner,
+        _ => value,
+    }
+}
+
+/// `$VAR`, `%VAR%`, `@VAR@`, `__VAR__`, `<VAR>`, `{var}`, `:var` and similar stand-ins.
 fn is_variable_reference(value: &[u8]) -> bool {
     let ident = |s: &[u8]| {
         !s.is_empty()
@@ -223,14 +109,16 @@ fn is_variable_reference(value: &[u8]) -> bool {
             inner.is_empty() || ident(inner) || inner.contains(&b' ')
         }
         [b'_', b'_', inner @ .., b'_', b'_'] => ident(inner),
+        [b'{', rest @ ..] => rest.contains(&b'}'),
         _ => false,
     }
 }
 
-/// Function calls, member access and concatenations: `getPassword()`, `cfg.db.password`,
-/// `"a" + b`.
+/// Function calls, indexing, member access and concatenations: `getPassword()`,
+/// `Jobs[-1].JobId`, `cfg.db.password`, `"a" + b`.
 fn is_code_expression(value: &[u8]) -> bool {
-    if value.contains(&b'(') && value.contains(&b')') {
+    let brackets = |open, close| value.contains(&open) && value.contains(&close);
+    if brackets(b'(', b')') || (brackets(b'[', b']') && value.contains(&b'.')) {
         return true;
     }
     // dotted.identifier.path made only of identifier characters and dots
@@ -333,9 +221,25 @@ mod tests {
             "/etc/secrets/db",
             "https://example.org/token",
             "server.key",
+            "{auth_token}'",
+            "\"pass\"",
+            "4AEA6u7J...The",
+            "2016-09-08T21:47:36Z",
+            "Jobs[-1].JobId",
+            "export-token-cu4lg26ofcziixny",
         ] {
             assert!(is_placeholder(v), "{v}");
         }
+    }
+
+    #[test]
+    fn documentation_hosts_are_recognised() {
+        assert!(super::is_documentation_host(b"example.com"));
+        assert!(super::is_documentation_host(b"api.EXAMPLE.org"));
+        assert!(super::is_documentation_host(b"db.test"));
+        assert!(!super::is_documentation_host(b"example.company.io"));
+        assert!(!super::is_documentation_host(b"latest"));
+        assert!(!super::is_documentation_host(b"db.internal"));
     }
 
     #[test]

@@ -147,12 +147,15 @@ fn char_count(bytes: &[u8]) -> usize {
 fn snippet(haystack: &[u8], line_start: usize, secret: Range<usize>) -> Snippet {
     let line_end = memchr::memchr(b'\n', &haystack[secret.start..])
         .map_or(haystack.len(), |i| secret.start + i);
+    // What is shown of the secret, and where the text after it starts: after the whole secret
+    // (or the end of the line), never inside the part of a long secret that is cut from view.
     let secret_end = secret
         .end
         .min(line_end)
         .min(secret.start + SECRET_IN_SNIPPET);
+    let after_start = secret.end.min(line_end);
     let before_start = line_start.max(secret.start.saturating_sub(CONTEXT));
-    let after_end = line_end.min(secret_end + CONTEXT);
+    let after_end = line_end.min(after_start + CONTEXT);
     let text = |r: Range<usize>| {
         String::from_utf8_lossy(&haystack[r])
             .trim_end_matches('\r')
@@ -162,7 +165,7 @@ fn snippet(haystack: &[u8], line_start: usize, secret: Range<usize>) -> Snippet 
     if before_start > line_start {
         before.insert(0, '…');
     }
-    let mut after = text(secret_end..after_end);
+    let mut after = text(after_start..after_end);
     if after_end < line_end {
         after.push('…');
     }
@@ -199,6 +202,15 @@ mod tests {
         assert_eq!(s.secret, "SECRET");
         assert!(s.before.starts_with('…') && s.before.len() < 70);
         assert!(s.after.ends_with('…') && s.after.len() < 70);
+    }
+
+    #[test]
+    fn long_secrets_never_leak_into_the_text_after_them() {
+        let secret = "s".repeat(300);
+        let line = format!("token={secret} # tail");
+        let s = snippet(line.as_bytes(), 0, 6..306);
+        assert_eq!(s.secret.len(), SECRET_IN_SNIPPET + '…'.len_utf8());
+        assert_eq!(s.after, " # tail");
     }
 
     #[test]
