@@ -2,7 +2,7 @@
 # Side-by-side directory-scan comparison: keysift vs Kingfisher vs ripsecrets, with ripgrep as
 # the floor (reading and searching every byte once for a literal that never occurs).
 #
-#   benches/compare.sh [--runs N] [--size SIZE] [--only generated|registry]
+#   benches/compare.sh [--runs N] [--size SIZE] [--only generated|registry] [--tools "keysift kingfisher ..."]
 #
 # Corpora:
 #   generated  a synthetic tree of SIZE (default 500M) from `cargo run --example gen-corpus`,
@@ -20,12 +20,14 @@ set -euo pipefail
 RUNS=5
 SIZE=500M
 ONLY=""
+TOOLS="keysift kingfisher ripsecrets ripgrep"
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
     --size) SIZE="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --tools) TOOLS="$2"; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -73,26 +75,34 @@ corpus_dir() {
   esac
 }
 
-# Prints "wall_seconds cpu_seconds peak_rss_kb findings" for one run of a tool.
+# Prints "wall_seconds cpu_seconds peak_rss_kb findings" for one run of a tool. Every tool
+# writes its report to stdout, which goes to a file; findings are counted from it.
 measure() {
-  local tool=$1 dir=$2 out=$WORK/out.$$ timing=$WORK/time.$$
+  local tool=$1 dir=$2 out=$WORK/out.$$ timing=$WORK/time.$$ errors=$WORK/stderr.$$
   local -a cmd
   case "$tool" in
-    keysift)    cmd=("$KEYSIFT" dir "$dir" --format jsonl -o "$out") ;;
-    kingfisher) cmd=("$BENCH_HOME/venv/bin/kingfisher" --no-update-check scan --no-validate --format jsonl -o "$out" "$dir") ;;
-    ripsecrets) cmd=(sh -c 'ripsecrets "$1" > "$2"' _ "$dir" "$out") ;;
-    ripgrep)    cmd=(sh -c 'rg -c --no-ignore --hidden zqxjkvbwpfzqxjkv "$1" > "$2"' _ "$dir" "$out") ;;
+    keysift)    cmd=("$KEYSIFT" dir "$dir" --format jsonl) ;;
+    kingfisher) cmd=("$BENCH_HOME/venv/bin/kingfisher" --no-update-check scan --no-validate --format jsonl "$dir") ;;
+    ripsecrets) cmd=(ripsecrets "$dir") ;;
+    ripgrep)    cmd=(rg -c --no-ignore --hidden zqxjkvbwpfzqxjkv "$dir") ;;
   esac
-  /usr/bin/time -f '%e %U %S %M' -o "$timing" "${cmd[@]}" >/dev/null 2>"$WORK/stderr.$$" || true
+  rm -f "$timing"
+  /usr/bin/time -f '%e %U %S %M' -o "$timing" "${cmd[@]}" >"$out" 2>"$errors" </dev/null || true
   local findings
   case "$tool" in
     keysift|kingfisher) findings=$(grep -c '^{' "$out" || true) ;;
     ripsecrets) findings=$(grep -c . "$out" || true) ;;
     ripgrep) findings=0 ;;
   esac
-  read -r wall user sys rss < <(tail -n 1 "$timing")
-  echo "$wall $(echo "$user + $sys" | bc -l) $rss $findings"
-  rm -f "$out" "$timing" "$WORK/stderr.$$"
+  if [ ! -s "$timing" ]; then
+    say "  $tool: no timing recorded: $(tail -n 3 "$errors")"
+    echo "nan nan nan $findings"
+  else
+    local wall user sys rss
+    read -r wall user sys rss < <(tail -n 1 "$timing")
+    echo "$wall $(echo "$user + $sys" | bc -l) $rss $findings"
+  fi
+  rm -f "$out" "$timing" "$errors"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -104,7 +114,8 @@ compare_on() {
   say "corpus $name: $dir ($((bytes / 1000000)) MB), $RUNS runs per tool"
   # Warm the page cache so every tool reads from memory.
   rg -c --no-ignore --hidden zqxjkvbwpfzqxjkv "$dir" >/dev/null 2>&1 || true
-  local tools=(keysift kingfisher ripsecrets ripgrep)
+  local -a tools
+  read -r -a tools <<< "$TOOLS"
   declare -A wall cpu rss found
   for run in $(seq "$RUNS"); do
     for tool in "${tools[@]}"; do
@@ -122,6 +133,10 @@ compare_on() {
     w=$(echo "${wall[$tool]}" | tr ' ' '\n' | grep . | median)
     c=$(echo "${cpu[$tool]}" | tr ' ' '\n' | grep . | median)
     r=$(echo "${rss[$tool]}" | tr ' ' '\n' | grep . | median)
+    if [ "$w" = nan ] || [ "$base" = nan ]; then
+      printf '%-11s %9s\n' "$tool" "failed"
+      continue
+    fi
     printf '%-11s %9.2f %9.2f %9.0f %9.0f %9s %13.2fx\n' "$tool" "$w" "$c" "$(echo "$r / 1024" | bc -l)" \
       "$(echo "$bytes / 1000000 / $w" | bc -l)" "${found[$tool]}" "$(echo "$w / $base" | bc -l)"
   done

@@ -1,25 +1,26 @@
 //! Stage 2, shared by every engine: run triggered signatures' regexes inside their windows.
 
-use std::{ops::Range, sync::Arc};
+use std::ops::Range;
 
-use regex_automata::{meta, Anchored, Input, PatternID};
+use regex_automata::{meta, util::captures::Captures, Anchored, Input};
 
 use super::{MatchError, NamedCapture, RawMatch, Triggers};
 use crate::rules::{RuleSet, Signature, SignatureIndex};
 
-/// Per-thread regex caches, one slot per signature, filled on first use.
+/// Per-thread regex working memory, one slot per signature, filled on first use: the search
+/// cache and a reusable set of capture slots, so confirming a match allocates nothing.
 #[derive(Debug, Default)]
 pub struct RegexCaches {
-    caches: Vec<Option<meta::Cache>>,
+    slots: Vec<Option<(meta::Cache, Captures)>>,
 }
 
 impl RegexCaches {
-    fn get(&mut self, index: SignatureIndex, regex: &meta::Regex) -> &mut meta::Cache {
+    fn get(&mut self, index: SignatureIndex, regex: &meta::Regex) -> &mut (meta::Cache, Captures) {
         let i = index.get();
-        if self.caches.len() <= i {
-            self.caches.resize_with(i + 1, || None);
+        if self.slots.len() <= i {
+            self.slots.resize_with(i + 1, || None);
         }
-        self.caches[i].get_or_insert_with(|| regex.create_cache())
+        self.slots[i].get_or_insert_with(|| (regex.create_cache(), regex.create_captures()))
     }
 }
 
@@ -52,13 +53,13 @@ pub fn confirm(
     for group in starts.chunk_by(|a, b| a.0 == b.0) {
         let index = group[0].0;
         let target = Target::new(rules, index)?;
-        let cache = caches.get(index, target.regex);
+        let slot = caches.get(index, target.regex);
         let mut previous_end = 0;
         for &(_, start) in group {
             if start < previous_end {
                 continue;
             }
-            if let Some(raw) = confirm_start(&target, cache, haystack, start) {
+            if let Some(raw) = confirm_start(&target, slot, haystack, start) {
                 previous_end = raw.span.end;
                 out.push(raw);
             }
@@ -95,12 +96,12 @@ impl<'a> Target<'a> {
     /// The raw match for `span`, with captures when the pattern has groups.
     fn raw_match(
         &self,
-        cache: &mut meta::Cache,
+        slot: &mut (meta::Cache, Captures),
         haystack: &[u8],
         span: Range<usize>,
     ) -> Option<RawMatch> {
         if self.wants_captures() {
-            with_captures(self, cache, haystack, span)
+            with_captures(self, slot, haystack, span)
         } else {
             Some(RawMatch {
                 signature: self.index,
@@ -115,7 +116,7 @@ impl<'a> Target<'a> {
 /// The match beginning exactly at `start`, if any.
 fn confirm_start(
     target: &Target<'_>,
-    cache: &mut meta::Cache,
+    slot: &mut (meta::Cache, Captures),
     haystack: &[u8],
     start: usize,
 ) -> Option<RawMatch> {
@@ -126,22 +127,22 @@ fn confirm_start(
         .span(start..end)
         .anchored(Anchored::Yes);
     // Anchored: the start is known, so only the end is searched for.
-    let end = target.regex.search_half_with(cache, &input)?.offset();
+    let end = target.regex.search_half_with(&mut slot.0, &input)?.offset();
     if end == start {
         return None;
     }
-    target.raw_match(cache, haystack, start..end)
+    target.raw_match(slot, haystack, start..end)
 }
 
 fn confirm_window(
     target: &Target<'_>,
-    cache: &mut meta::Cache,
+    slot: &mut (meta::Cache, Captures),
     haystack: &[u8],
     window: Range<usize>,
     out: &mut Vec<RawMatch>,
 ) {
     let mut input = Input::new(haystack).span(window.clone());
-    while let Some(found) = target.regex.search_with(cache, &input) {
+    while let Some(found) = target.regex.search_with(&mut slot.0, &input) {
         if found.is_empty() {
             // An empty match carries no secret; step over it.
             if found.end() >= window.end {
@@ -151,7 +152,7 @@ fn confirm_window(
             continue;
         }
         input.set_start(found.end());
-        if let Some(raw) = target.raw_match(cache, haystack, found.range()) {
+        if let Some(raw) = target.raw_match(slot, haystack, found.range()) {
             out.push(raw);
         }
         if input.start() >= window.end {
@@ -164,36 +165,32 @@ fn confirm_window(
 /// `secret` group did not take part (an optional group): there is nothing to report.
 fn with_captures(
     target: &Target<'_>,
-    cache: &mut meta::Cache,
+    (cache, caps): &mut (meta::Cache, Captures),
     haystack: &[u8],
     span: Range<usize>,
 ) -> Option<RawMatch> {
-    let (regex, secret_group) = (target.regex, target.signature.secret_group());
-    let mut caps = regex.create_captures();
-    let input = Input::new(haystack)
-        .span(span.clone())
-        .anchored(Anchored::Yes);
-    regex.search_captures_with(cache, &input, &mut caps);
+    let input = Input::new(haystack).span(span).anchored(Anchored::Yes);
+    target.regex.search_captures_with(cache, &input, caps);
     let whole = caps.get_match()?.range();
-    let mut secret = whole.clone();
-    let mut captures = Vec::new();
-    let names = regex.group_info().pattern_names(PatternID::ZERO);
-    for (group, name) in names.enumerate() {
-        let (Some(name), Some(group_span)) = (name, caps.get_group(group)) else {
-            continue;
-        };
-        if Some(name) == secret_group {
-            secret = group_span.range();
-        } else {
-            captures.push(NamedCapture {
-                name: Arc::from(name),
-                span: group_span.range(),
-            });
-        }
-    }
-    if let Some(group) = secret_group {
-        caps.get_group_by_name(group)?;
-    }
+    let secret = match target.signature.secret_group() {
+        // A `secret` group that took no part in the match leaves nothing to report.
+        Some(group) => caps.get_group(group)?.range(),
+        None => whole.clone(),
+    };
+    let captures = target
+        .signature
+        .group_names()
+        .iter()
+        .enumerate()
+        .filter(|(group, _)| Some(*group) != target.signature.secret_group())
+        .filter_map(|(group, name)| {
+            let span = caps.get_group(group)?.range();
+            Some(NamedCapture {
+                name: name.clone()?,
+                span,
+            })
+        })
+        .collect();
     Some(RawMatch {
         signature: target.index,
         span: whole,

@@ -15,6 +15,7 @@
 //! as their prefilters never miss a keyword hit.
 
 mod confirm;
+mod keywords;
 mod portable;
 mod triggers;
 

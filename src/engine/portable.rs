@@ -1,17 +1,20 @@
 //! The portable engine: pure Rust, the default.
 //!
-//! Stage 1 is a single Aho-Corasick DFA over the distinct keywords of every signature, built
-//! ASCII-case-insensitively so that one pass serves case-sensitive and case-insensitive keywords
-//! alike; a case-sensitive keyword's hit is then checked byte for byte, which is cheaper than a
-//! second pass over the blob. Keywords shared by several signatures appear once in the automaton
-//! and fan out to all of them. Overlapping iteration is used so that a keyword inside another
-//! (`secret` inside `client_secret`) still triggers its own signatures.
+//! Stage 1 is a single Aho-Corasick DFA ([`KeywordAutomaton`]) over the distinct keywords of
+//! every signature, ASCII-case-insensitive so that one pass serves case-sensitive and
+//! case-insensitive keywords alike; a case-sensitive keyword's hit is then checked byte for
+//! byte, which is cheaper than a second pass over the blob. Keywords shared by several
+//! signatures appear once in the automaton and fan out to all of them. Every occurrence is
+//! reported, overlapping ones included, so a keyword inside another (`secret` inside
+//! `client_secret`) still triggers its own signatures.
 
 use std::{collections::HashMap, sync::Arc};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-
-use super::{confirm::RegexCaches, MatchError, Matcher, RawMatch, Scratch, Triggers};
+use super::{
+    confirm::RegexCaches,
+    keywords::{KeywordAutomaton, KeywordHit},
+    MatchError, Matcher, RawMatch, Scratch, Triggers,
+};
 use crate::rules::{RuleSet, SignatureIndex};
 
 /// Where a keyword hit leads.
@@ -30,13 +33,16 @@ struct Target {
 #[derive(Debug)]
 pub struct PortableEngine {
     rules: Arc<RuleSet>,
-    keywords: Option<AhoCorasick>,
-    /// Per automaton pattern, the signatures it triggers.
+    keywords: KeywordAutomaton,
+    /// Length of each automaton keyword.
+    keyword_lengths: Vec<usize>,
+    /// Per automaton keyword, the signatures it triggers.
     targets: Vec<Vec<Target>>,
     keywordless: Vec<SignatureIndex>,
 }
 
 struct PortableScratch {
+    hits: Vec<KeywordHit>,
     triggers: Triggers,
     caches: RegexCaches,
 }
@@ -76,34 +82,27 @@ impl PortableEngine {
             }
         }
 
-        let keywords = (!literals.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&literals)
-                .expect("keyword automaton within size limits")
-        });
         PortableEngine {
             rules,
-            keywords,
+            keywords: KeywordAutomaton::new(&literals),
+            keyword_lengths: literals.iter().map(Vec::len).collect(),
             targets,
             keywordless,
         }
     }
 
     /// Stage 1: turns keyword hits into starts and windows.
-    fn prefilter(&self, haystack: &[u8], triggers: &mut Triggers) {
+    fn prefilter(&self, haystack: &[u8], hits: &mut Vec<KeywordHit>, triggers: &mut Triggers) {
         triggers.reset(self.rules.len(), haystack.len());
         for &signature in &self.keywordless {
             triggers.everywhere(signature);
         }
-        let Some(keywords) = &self.keywords else {
-            return;
-        };
-        for hit in keywords.find_overlapping_iter(haystack) {
-            let span = hit.range();
-            for target in &self.targets[hit.pattern().as_usize()] {
+        hits.clear();
+        self.keywords.find_all(haystack, hits);
+        for hit in hits.iter() {
+            let keyword = hit.keyword as usize;
+            let span = hit.start..hit.start + self.keyword_lengths[keyword];
+            for target in &self.targets[keyword] {
                 if let Some(exact) = &target.exact {
                     if haystack[span.clone()] != **exact {
                         continue;
@@ -122,6 +121,7 @@ impl PortableEngine {
 impl Matcher for PortableEngine {
     fn new_scratch(&self) -> Scratch {
         Scratch::new(PortableScratch {
+            hits: Vec::new(),
             triggers: Triggers::default(),
             caches: RegexCaches::default(),
         })
@@ -136,7 +136,7 @@ impl Matcher for PortableEngine {
         let scratch = scratch
             .downcast_mut::<PortableScratch>()
             .ok_or(MatchError::ForeignScratch)?;
-        self.prefilter(haystack, &mut scratch.triggers);
+        self.prefilter(haystack, &mut scratch.hits, &mut scratch.triggers);
         super::confirm(
             &self.rules,
             haystack,

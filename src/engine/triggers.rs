@@ -13,8 +13,8 @@ pub type Start = (SignatureIndex, usize);
 
 /// Windows in which signatures may match, accumulated from prefilter hits.
 ///
-/// Hits must arrive in non-decreasing order of their end offset (what a left-to-right scan
-/// produces); each signature then keeps one open window that the next hit either extends or
+/// Hits must arrive in non-decreasing order of their start offset (how the keyword automaton
+/// reports them); each signature then keeps one open window that the next hit either extends or
 /// closes. That makes accumulation O(hits) with no sorting, and allocation-free once the
 /// vectors have grown to the blob's needs.
 #[derive(Debug, Default)]

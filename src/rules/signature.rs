@@ -1,6 +1,6 @@
 //! A validated signature, ready for the engine.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use regex_automata::meta;
 use regex_syntax::hir::{Hir, HirKind};
@@ -41,7 +41,10 @@ pub struct Signature {
     pattern: String,
     max_match_len: usize,
     keyword_prefixed: bool,
-    secret_group: Option<String>,
+    /// Capture group names by group number.
+    group_names: Box<[Option<Arc<str>>]>,
+    /// Group number of the `secret` group.
+    secret_group: Option<usize>,
     min_entropy: Option<f64>,
     checksum: Option<ChecksumKind>,
     generic: bool,
@@ -66,7 +69,7 @@ impl Signature {
     /// Validates a spec read from `file`; `text` is the file's contents (for line numbers).
     pub(crate) fn from_spec(
         spec: SignatureSpec,
-        file: &std::sync::Arc<str>,
+        file: &Arc<str>,
         text: &str,
     ) -> Result<Signature, Vec<Problem>> {
         let location = SourceLocation::at_offset(file.clone(), text, spec.id.span().start);
@@ -139,6 +142,7 @@ impl Signature {
         let pattern = spec.pattern.into_inner();
         let mut max_match_len = 0;
         let mut secret_group = None;
+        let mut group_names = Vec::new();
         let mut keyword_prefixed = false;
         match analysis::parse(&pattern) {
             Ok(hir) => {
@@ -158,10 +162,10 @@ impl Signature {
                 };
                 keyword_prefixed =
                     !spec.keywordless && analysis::keywords_start_every_match(&hir, keywords);
-                let names = capture_names(&hir);
-                if names.iter().any(|n| n == "secret") {
-                    secret_group = Some("secret".to_string());
-                }
+                group_names = capture_names(&hir);
+                secret_group = group_names
+                    .iter()
+                    .position(|n| n.as_deref() == Some("secret"));
                 let keywords_have_letters = spec
                     .keywords
                     .iter()
@@ -195,6 +199,7 @@ impl Signature {
             pattern,
             max_match_len: max_match_len.min(MAX_WINDOW),
             keyword_prefixed,
+            group_names: group_names.into_boxed_slice(),
             secret_group,
             min_entropy: spec.min_entropy,
             checksum: spec.checksum,
@@ -255,9 +260,13 @@ impl Signature {
     pub fn is_keyword_prefixed(&self) -> bool {
         self.keyword_prefixed
     }
-    /// Name of the capture group holding the secret, or `None` when the whole match is.
-    pub fn secret_group(&self) -> Option<&str> {
-        self.secret_group.as_deref()
+    /// Group number of the `secret` group, or `None` when the whole match is the secret.
+    pub fn secret_group(&self) -> Option<usize> {
+        self.secret_group
+    }
+    /// Capture group names by group number (0 is the whole match and has none).
+    pub fn group_names(&self) -> &[Option<Arc<str>>] {
+        &self.group_names
     }
     /// Minimum Shannon entropy of the secret, in bits per byte.
     pub fn min_entropy(&self) -> Option<f64> {
@@ -341,15 +350,14 @@ fn check_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn capture_names(hir: &Hir) -> Vec<String> {
-    let mut names = Vec::new();
+/// The name of each capture group, indexed by group number (0 is the whole match).
+fn capture_names(hir: &Hir) -> Vec<Option<Arc<str>>> {
+    let mut names = vec![None; hir.properties().explicit_captures_len() + 1];
     let mut stack = vec![hir];
     while let Some(node) = stack.pop() {
         match node.kind() {
             HirKind::Capture(cap) => {
-                if let Some(name) = &cap.name {
-                    names.push(name.to_string());
-                }
+                names[cap.index as usize] = cap.name.as_deref().map(Arc::from);
                 stack.push(&cap.sub);
             }
             HirKind::Concat(subs) | HirKind::Alternation(subs) => stack.extend(subs.iter()),
@@ -382,9 +390,11 @@ mod tests {
 
     #[test]
     fn capture_names_are_found_at_any_depth() {
-        let hir = analysis::parse(r"(?:x(?P<secret>a(?P<host>b)+))|c").unwrap();
-        let mut names = capture_names(&hir);
-        names.sort();
-        assert_eq!(names, ["host", "secret"]);
+        let hir = analysis::parse(r"(?:x(?P<secret>a(?P<host>b)+))|(c)").unwrap();
+        let names = capture_names(&hir);
+        assert_eq!(
+            names,
+            [None, Some("secret".into()), Some("host".into()), None]
+        );
     }
 }

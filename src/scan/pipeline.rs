@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::{
     dedup::{BlobResults, Claim, SeenBlobs},
-    Scanner, Summary,
+    ScanScratch, Scanner, Summary,
 };
 use crate::{
     findings::Finding,
@@ -99,17 +99,13 @@ pub fn run<S: Source>(
             };
             let scan_all = || {
                 source.items().par_iter().for_each_init(
-                    || {
-                        (
-                            source.new_reader(),
-                            scanner.new_scratch(),
-                            Vec::new(),
-                            sender.clone(),
-                        )
+                    || ThreadState {
+                        reader: source.new_reader(),
+                        scratch: scanner.new_scratch(),
+                        buf: Vec::new(),
+                        events: sender.clone(),
                     },
-                    |(reader, scratch, buf, sender), item| {
-                        worker.process(item, reader, scratch, buf, sender)
-                    },
+                    |state, item| worker.process(item, state),
                 )
             };
             match &pool {
@@ -143,57 +139,63 @@ struct Worker<'a, S: Source> {
     stop: &'a AtomicBool,
 }
 
+/// What each worker thread owns.
+struct ThreadState<R> {
+    reader: R,
+    scratch: ScanScratch,
+    buf: Vec<u8>,
+    events: mpsc::SyncSender<Event>,
+}
+
+impl<R> ThreadState<R> {
+    /// Sends an event; a consumer that went away stops the scan.
+    fn send(&self, event: Event, stop: &AtomicBool) {
+        if self.events.send(event).is_err() {
+            stop.store(true, Relaxed);
+        }
+    }
+
+    /// Sends the findings of a blob at one of its origins.
+    fn report(&self, results: &BlobResults, origin: &Arc<Origin>, stop: &AtomicBool) {
+        if !results.is_empty() {
+            let found = results
+                .iter()
+                .map(|f| Finding::new(f.clone(), origin.clone()))
+                .collect();
+            self.send(Event::Findings(found), stop);
+        }
+    }
+}
+
 impl<S: Source> Worker<'_, S> {
-    fn process(
-        &self,
-        item: &S::Item,
-        reader: &mut S::Reader,
-        scratch: &mut super::ScanScratch,
-        buf: &mut Vec<u8>,
-        events: &mpsc::SyncSender<Event>,
-    ) {
+    fn process(&self, item: &S::Item, state: &mut ThreadState<S::Reader>) {
         if self.stop.load(Relaxed) {
             return;
         }
-        let origin = Arc::new(self.source.origin(item));
-        let loaded = self.source.load(reader, item, buf);
-        let send = |event| {
-            if events.send(event).is_err() {
-                self.stop.store(true, Relaxed);
-            }
-        };
-        match loaded {
-            Err(error) => send(Event::Error(error)),
+        match self.source.load(&mut state.reader, item, &mut state.buf) {
+            Err(error) => state.send(Event::Error(error), self.stop),
             Ok(Loaded::Binary) => {
                 self.counters.binary.fetch_add(1, Relaxed);
             }
             Ok(Loaded::Text { id, may_repeat }) => {
-                let id = id.or_else(|| may_repeat.then(|| BlobId::of(buf)));
-                let report = |results: &BlobResults, origin: &Arc<Origin>| {
-                    if !results.is_empty() {
-                        let found = results
-                            .iter()
-                            .map(|f| Finding::new(f.clone(), origin.clone()))
-                            .collect();
-                        send(Event::Findings(found));
-                    }
-                };
+                let origin = Arc::new(self.source.origin(item));
+                let id = id.or_else(|| may_repeat.then(|| BlobId::of(&state.buf)));
                 match id.map(|id| (id, self.seen.claim(id, &origin))) {
                     None => {
-                        if let Some(results) = self.scan(buf, scratch, &origin, &send) {
-                            report(&results, &origin);
+                        if let Some(results) = self.scan(state, &origin) {
+                            state.report(&results, &origin, self.stop);
                         }
                     }
                     Some((id, Claim::First)) => {
-                        let results = self.scan(buf, scratch, &origin, &send).unwrap_or_default();
-                        report(&results, &origin);
+                        let results = self.scan(state, &origin).unwrap_or_default();
+                        state.report(&results, &origin, self.stop);
                         for waiting in self.seen.complete(id, results.clone()) {
-                            report(&results, &waiting);
+                            state.report(&results, &waiting, self.stop);
                         }
                     }
                     Some((_, Claim::Done(results))) => {
                         self.counters.duplicates.fetch_add(1, Relaxed);
-                        report(&results, &origin);
+                        state.report(&results, &origin, self.stop);
                     }
                     Some((_, Claim::Pending)) => {
                         self.counters.duplicates.fetch_add(1, Relaxed);
@@ -201,29 +203,26 @@ impl<S: Source> Worker<'_, S> {
                 }
             }
         }
-        if buf.capacity() > KEEP_BUFFER {
-            *buf = Vec::new();
+        if state.buf.capacity() > KEEP_BUFFER {
+            state.buf = Vec::new();
         }
     }
 
     /// Scans one blob; an engine failure becomes an error event naming the origin.
-    fn scan(
-        &self,
-        bytes: &[u8],
-        scratch: &mut super::ScanScratch,
-        origin: &Origin,
-        send: &dyn Fn(Event),
-    ) -> Option<BlobResults> {
+    fn scan(&self, state: &mut ThreadState<S::Reader>, origin: &Origin) -> Option<BlobResults> {
         self.counters.blobs.fetch_add(1, Relaxed);
-        self.counters.bytes.fetch_add(bytes.len() as u64, Relaxed);
-        match self.scanner.scan(bytes, scratch) {
+        self.counters
+            .bytes
+            .fetch_add(state.buf.len() as u64, Relaxed);
+        match self.scanner.scan(&state.buf, &mut state.scratch) {
             Ok(found) => Some(Arc::new(found.into_iter().map(Arc::new).collect())),
             Err(e) => {
-                send(Event::Error(SourceError::new(
+                let error = SourceError::new(
                     origin.display_path(),
                     SourceErrorKind::Engine,
                     e.to_string(),
-                )));
+                );
+                state.send(Event::Error(error), self.stop);
                 None
             }
         }
