@@ -154,11 +154,12 @@ impl KeywordAutomaton {
             }
         }
         for lane in 0..LANES {
+            let tail = owned[lane].start + common..ends[lane];
             let mut state = states[lane];
-            for i in owned[lane].start + common..ends[lane] {
-                state = self.step(state, haystack[i]);
+            for (i, &byte) in haystack[tail.clone()].iter().enumerate() {
+                state = self.step(state, byte);
                 if state >= self.first_match {
-                    self.emit(state, i, &owned[lane], hits);
+                    self.emit(state, tail.start + i, &owned[lane], hits);
                 }
             }
         }
@@ -222,8 +223,7 @@ impl Trie {
         let mut delta = vec![0u32; count * stride];
         let mut fail = vec![0u32; count];
         let mut queue = VecDeque::new();
-        for class in 0..stride {
-            let child = self.children[class];
+        for (class, &child) in self.children[..stride].iter().enumerate() {
             if child != u32::MAX {
                 delta[class] = child;
                 queue.push_back(child as usize);
