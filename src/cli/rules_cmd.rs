@@ -127,42 +127,49 @@ fn write_table(out: &mut impl Write, listed: &[ListedSignature]) -> io::Result<(
 }
 
 fn check(files: &[std::path::PathBuf]) -> anyhow::Result<Outcome> {
-    let rules = match load_rules(files) {
-        Ok(rules) => Arc::new(rules),
-        Err(err) => {
-            if let Some(RulesError::Invalid(problems)) = err.downcast_ref::<RulesError>() {
-                for problem in problems {
-                    println!("{problem}");
-                }
-                println!(
-                    "{} problem{} found while loading signatures",
-                    problems.len(),
-                    if problems.len() == 1 { "" } else { "s" }
-                );
-                return Ok(Outcome::Found);
-            }
-            return Err(err);
-        }
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let report = |out: &mut dyn Write, problems: &[keysift::rules::Problem], summary: String| {
+        problems.iter().try_for_each(|p| writeln!(out, "{p}"))?;
+        writeln!(out, "{summary}")?;
+        out.flush()
     };
-    let problems = lint::check(&rules);
-    for problem in &problems {
-        println!("{problem}");
-    }
-    let providers: BTreeSet<&str> = rules.signatures().iter().map(|s| s.provider()).collect();
-    if problems.is_empty() {
-        println!(
-            "{} signatures from {} providers: all proven",
-            rules.len(),
-            providers.len()
-        );
-        Ok(Outcome::Clean)
-    } else {
-        println!(
-            "{} problem{} in {} signatures",
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" },
-            rules.len()
-        );
-        Ok(Outcome::Found)
+    let (outcome, written) = match load_rules(files) {
+        Ok(rules) => {
+            let rules = Arc::new(rules);
+            let problems = lint::check(&rules);
+            let providers: BTreeSet<&str> =
+                rules.signatures().iter().map(|s| s.provider()).collect();
+            let (outcome, summary) = if problems.is_empty() {
+                (
+                    Outcome::Clean,
+                    format!(
+                        "{} signatures from {} providers: all proven",
+                        rules.len(),
+                        providers.len()
+                    ),
+                )
+            } else {
+                let n = problems.len();
+                (
+                    Outcome::Found,
+                    format!("{n} problem{} in {} signatures", plural(n), rules.len()),
+                )
+            };
+            (outcome, report(&mut out, &problems, summary))
+        }
+        Err(err) => match err.downcast_ref::<RulesError>() {
+            Some(RulesError::Invalid(problems)) => {
+                let n = problems.len();
+                let summary = format!("{n} problem{} found while loading signatures", plural(n));
+                (Outcome::Found, report(&mut out, problems, summary))
+            }
+            _ => return Err(err),
+        },
+    };
+    match written {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(outcome),
     }
 }

@@ -89,30 +89,53 @@ struct KeywordProof<'a> {
 
 impl KeywordProof<'_> {
     fn always_contains(&self, hir: &Hir) -> bool {
+        self.contains_after(hir, &[])
+    }
+
+    /// Whether every match of `hir`, preceded by the known bytes `left`, contains a keyword
+    /// (possibly one that begins in `left`). Carrying `left` proves patterns whose common
+    /// prefix regex-syntax factored out of an alternation: `h(?:ubspot|apikey)`.
+    fn contains_after(&self, hir: &Hir, left: &[u8]) -> bool {
         match hir.kind() {
-            HirKind::Literal(lit) => self.keywords.contained_in(&lit.0),
-            HirKind::Capture(cap) => self.always_contains(&cap.sub),
-            HirKind::Repetition(rep) => rep.min >= 1 && self.always_contains(&rep.sub),
-            HirKind::Alternation(branches) => branches.iter().all(|b| self.always_contains(b)),
-            HirKind::Concat(parts) => {
-                parts.iter().any(|p| self.always_contains(p))
-                    || self.some_run_always_contains(parts)
-            }
+            HirKind::Literal(lit) => self.keywords.contained_in(&[left, &lit.0].concat()),
+            HirKind::Capture(cap) => self.contains_after(&cap.sub, left),
+            HirKind::Repetition(rep) => rep.min >= 1 && self.contains_after(&rep.sub, left),
+            HirKind::Alternation(branches) => branches.iter().all(|b| self.contains_after(b, left)),
+            HirKind::Concat(parts) => self.concat_contains(parts, left),
             HirKind::Empty | HirKind::Class(_) | HirKind::Look(_) => false,
         }
     }
 
-    fn some_run_always_contains(&self, parts: &[Hir]) -> bool {
-        (0..parts.len()).any(|start| {
-            (start + 2..=parts.len().min(start + MAX_RUN)).any(|end| {
-                let run = Hir::concat(parts[start..end].to_vec());
-                let expansions = Extractor::new().kind(ExtractKind::Prefix).extract(&run);
-                expansions.is_exact()
-                    && expansions.literals().is_some_and(|lits| {
-                        lits.iter()
-                            .all(|lit| self.keywords.contained_in(lit.as_bytes()))
-                    })
-            })
+    /// Walks a concatenation left to right, extending the known bytes through its literals;
+    /// at each part, also tries expanding a short run of parts into exact strings.
+    fn concat_contains(&self, parts: &[Hir], left: &[u8]) -> bool {
+        let mut known = left.to_vec();
+        for (i, part) in parts.iter().enumerate() {
+            if self.contains_after(part, &known) || self.run_contains(&parts[i..], &known) {
+                return true;
+            }
+            match part.kind() {
+                HirKind::Literal(lit) => known.extend_from_slice(&lit.0),
+                // Assertions consume nothing: the known bytes still precede what follows.
+                HirKind::Look(_) => {}
+                _ => known.clear(),
+            }
+        }
+        false
+    }
+
+    /// Whether some run of parts starting at `parts[0]` expands to a finite set of exact
+    /// strings that, after `left`, each contain a keyword (`api[_.-]?key` expands to `apikey`,
+    /// `api_key`, ...).
+    fn run_contains(&self, parts: &[Hir], left: &[u8]) -> bool {
+        (2..=parts.len().min(MAX_RUN)).any(|end| {
+            let run = Hir::concat(parts[..end].to_vec());
+            let expansions = Extractor::new().kind(ExtractKind::Prefix).extract(&run);
+            expansions.is_exact()
+                && expansions.literals().is_some_and(|lits| {
+                    lits.iter()
+                        .all(|lit| self.keywords.contained_in(&[left, lit.as_bytes()].concat()))
+                })
         })
     }
 }
@@ -214,6 +237,21 @@ mod tests {
         ));
         assert!(!contains(r"(?:tok_|tk_)[a-z0-9]{8}", &["tok_"], false));
         assert!(!contains(r"(?:tok_)?[a-z0-9]{8}", &["tok_"], false));
+    }
+
+    #[test]
+    fn factored_alternation_prefixes_are_proven() {
+        // regex-syntax factors the shared `h` and `d` out of these alternations.
+        let hubspot = r"(?:\b(?i:hubspot)[a-z]{0,3}|\b(?i:hapikey))=";
+        assert!(contains(hubspot, &["hubspot", "hapikey"], true));
+        assert!(!contains(hubspot, &["hubspot"], true));
+        let datadog = r"\b(?:(?i:dd)[_-]?(?i:api)|(?i:datadog))=";
+        assert!(contains(
+            datadog,
+            &["datadog", "dd_api", "dd-api", "ddapi"],
+            true
+        ));
+        assert!(!contains(datadog, &["datadog", "dd_api", "ddapi"], true));
     }
 
     #[test]

@@ -340,3 +340,58 @@ impl Source for DirSource {
         self.skipped_links
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_vanishes_after_the_walk_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let doomed = dir.path().join("sub/doomed.env");
+        fs::create_dir_all(doomed.parent().unwrap()).unwrap();
+        fs::write(&doomed, "x").unwrap();
+        fs::write(dir.path().join("kept.env"), "y").unwrap();
+        let source = DirSourceBuilder::new([dir.path()]).build();
+        assert_eq!(source.items().len(), 2);
+
+        // The directory disappears between enumeration and reading.
+        fs::remove_dir_all(dir.path().join("sub")).unwrap();
+        let mut buf = Vec::new();
+        let outcomes: Vec<_> = source
+            .items()
+            .iter()
+            .map(|item| source.load(&mut (), item, &mut buf))
+            .collect();
+        let errors: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].input.ends_with("doomed.env"), "{}", errors[0]);
+        assert!(errors[0].message.contains("vanished"), "{}", errors[0]);
+        assert!(outcomes
+            .iter()
+            .any(|o| matches!(o, Ok(Loaded::Text { .. }))));
+    }
+
+    #[test]
+    fn only_same_sized_files_may_repeat() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a"), "same").unwrap();
+        fs::write(dir.path().join("b"), "size").unwrap();
+        fs::write(dir.path().join("c"), "different").unwrap();
+        let source = DirSourceBuilder::new([dir.path()]).build();
+        let repeat: Vec<(String, bool)> = source
+            .items()
+            .iter()
+            .map(|i| {
+                (
+                    i.path().file_name().unwrap().to_string_lossy().into_owned(),
+                    i.may_repeat,
+                )
+            })
+            .collect();
+        assert!(
+            repeat.contains(&("a".into(), true)) && repeat.contains(&("c".into(), false)),
+            "{repeat:?}"
+        );
+    }
+}
