@@ -78,7 +78,10 @@ corpus_dir() {
 # Prints "wall_seconds cpu_seconds peak_rss_kb findings" for one run of a tool. Every tool
 # writes its report to stdout, which goes to a file; findings are counted from it.
 measure() {
-  local tool=$1 dir=$2 out=$WORK/out.$$ timing=$WORK/time.$$ errors=$WORK/stderr.$$
+  # Files unique to this call: measure runs in a process substitution, so the previous call
+  # may still be finishing when this one starts.
+  local tool=$1 dir=$2 out timing errors
+  out=$(mktemp "$WORK/out.XXXXXX"); timing=$(mktemp "$WORK/time.XXXXXX"); errors=$(mktemp "$WORK/stderr.XXXXXX")
   local -a cmd
   case "$tool" in
     keysift)    cmd=("$KEYSIFT" dir "$dir" --format jsonl) ;;
@@ -94,15 +97,17 @@ measure() {
     ripsecrets) findings=$(grep -c . "$out" || true) ;;
     ripgrep) findings=0 ;;
   esac
+  local result
   if [ ! -s "$timing" ]; then
     say "  $tool: no timing recorded: $(tail -n 3 "$errors")"
-    echo "nan nan nan $findings"
+    result="nan nan nan $findings"
   else
     local wall user sys rss
     read -r wall user sys rss < <(tail -n 1 "$timing")
-    echo "$wall $(echo "$user + $sys" | bc -l) $rss $findings"
+    result="$wall $(echo "$user + $sys" | bc -l) $rss $findings"
   fi
   rm -f "$out" "$timing" "$errors"
+  echo "$result"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

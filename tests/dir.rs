@@ -349,11 +349,7 @@ fn confidence_floor_filters_findings() {
     let low = scan_json(tree.path(), &["--confidence", "low"]);
     assert_eq!(
         low.findings(tree.path()),
-        vec![(
-            "db.yaml".to_string(),
-            1,
-            "generic.assignment.unquoted".to_string()
-        )]
+        vec![("db.yaml".to_string(), 1, "generic.assignment".to_string())]
     );
     assert_eq!(low.json()["findings"][0]["confidence"], "low");
 }

@@ -172,17 +172,22 @@ fn with_captures(
     let input = Input::new(haystack).span(span).anchored(Anchored::Yes);
     target.regex.search_captures_with(cache, &input, caps);
     let whole = caps.get_match()?.range();
-    let secret = match target.signature.secret_group() {
+    let secret_groups = target.signature.secret_groups();
+    let secret = if secret_groups.is_empty() {
+        whole.clone()
+    } else {
         // A `secret` group that took no part in the match leaves nothing to report.
-        Some(group) => caps.get_group(group)?.range(),
-        None => whole.clone(),
+        secret_groups
+            .iter()
+            .find_map(|&group| caps.get_group(group))?
+            .range()
     };
     let captures = target
         .signature
         .group_names()
         .iter()
         .enumerate()
-        .filter(|(group, _)| Some(*group) != target.signature.secret_group())
+        .filter(|(group, _)| !secret_groups.contains(group))
         .filter_map(|(group, name)| {
             let span = caps.get_group(group)?.range();
             Some(NamedCapture {

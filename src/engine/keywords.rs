@@ -69,6 +69,15 @@ impl KeywordAutomaton {
         }
     }
 
+    /// Whether any keyword occurs in `haystack`.
+    pub fn is_match(&self, haystack: &[u8]) -> bool {
+        let mut state = 0u32;
+        haystack.iter().any(|&byte| {
+            state = self.step(state, byte);
+            state >= self.first_match
+        })
+    }
+
     /// Appends every occurrence of every keyword in `haystack` to `hits`, sorted by start.
     pub fn find_all(&self, haystack: &[u8], hits: &mut Vec<KeywordHit>) {
         let first = hits.len();
@@ -335,6 +344,14 @@ mod tests {
             text[at..at + 8].copy_from_slice(b"password");
         }
         assert_eq!(found(&keywords, &text), naive(&keywords, &text));
+    }
+
+    #[test]
+    fn is_match_finds_any_keyword_ignoring_case() {
+        let automaton = KeywordAutomaton::new(&["${", "changeme"]);
+        assert!(automaton.is_match(b"x${y}"));
+        assert!(automaton.is_match(b"ChangeMe!"));
+        assert!(!automaton.is_match(b"q8Zr2LxV0pTn"));
     }
 
     #[test]

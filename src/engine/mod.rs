@@ -15,7 +15,7 @@
 //! as their prefilters never miss a keyword hit.
 
 mod confirm;
-mod keywords;
+pub(crate) mod keywords;
 mod portable;
 mod triggers;
 

@@ -63,41 +63,51 @@ pub fn assess(name: Option<&[u8]>, value: &[u8]) -> GenericVerdict {
 }
 
 fn non_secret_name(name: &[u8]) -> Option<&'static str> {
-    let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
     let lists = heuristics();
-    if lists
-        .secret_name_overrides
-        .iter()
-        .any(|o| lower.contains(o.as_str()))
-    {
+    let overridden = lists.secret_name_overrides.iter().any(|o| {
+        let o = o.as_bytes();
+        name.windows(o.len()).any(|w| w.eq_ignore_ascii_case(o))
+    });
+    if overridden {
         return None;
     }
-    let parts = split_name(name);
-    parts
-        .iter()
-        .any(|p| lists.non_secret_name_parts.contains(p))
+    name_parts(name)
+        .any(|part| lists.is_non_secret_name_part(part))
         .then_some("the name describes a secret's settings, not the secret")
 }
 
-/// Splits `clientSecretMaxLength`, `client_secret-max.length` into lowercase parts.
-fn split_name(name: &[u8]) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut previous_lower = false;
-    for &b in name {
-        let boundary = !b.is_ascii_alphanumeric() || (b.is_ascii_uppercase() && previous_lower);
-        if boundary && !current.is_empty() {
-            parts.push(std::mem::take(&mut current));
+/// The words of `clientSecretMaxLength` or `client_secret-max.length`: split on separators and
+/// at lower-to-upper case changes, as slices of the name (compare them ignoring case).
+fn name_parts(name: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i <= name.len() {
+            let at = i;
+            i += 1;
+            let boundary = match name.get(at) {
+                None => true,
+                Some(b) if !b.is_ascii_alphanumeric() => true,
+                Some(b) => {
+                    b.is_ascii_uppercase()
+                        && at > 0
+                        && (name[at - 1].is_ascii_lowercase() || name[at - 1].is_ascii_digit())
+                }
+            };
+            if boundary {
+                let part = &name[start..at];
+                start = if name.get(at).is_some_and(u8::is_ascii_alphanumeric) {
+                    at
+                } else {
+                    at + 1
+                };
+                if !part.is_empty() {
+                    return Some(part);
+                }
+            }
         }
-        if b.is_ascii_alphanumeric() {
-            current.push(b.to_ascii_lowercase() as char);
-        }
-        previous_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
-    }
-    if !current.is_empty() {
-        parts.push(current);
-    }
-    parts
+        None
+    })
 }
 
 /// Measurements of a value's randomness.
@@ -304,11 +314,18 @@ mod tests {
 
     #[test]
     fn names_split_on_case_and_separators() {
+        let parts = |n: &'static str| {
+            name_parts(n.as_bytes())
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
-            split_name(b"clientSecretMaxLength"),
-            ["client", "secret", "max", "length"]
+            parts("clientSecretMaxLength"),
+            ["client", "Secret", "Max", "Length"]
         );
-        assert_eq!(split_name(b"DB_PASSWORD"), ["db", "password"]);
-        assert_eq!(split_name(b"x-api-key.v2"), ["x", "api", "key", "v2"]);
+        assert_eq!(parts("DB_PASSWORD"), ["DB", "PASSWORD"]);
+        assert_eq!(parts("x-api-key.v2"), ["x", "api", "key", "v2"]);
+        assert_eq!(parts("__a__"), ["a"]);
+        assert!(parts("").is_empty());
     }
 }

@@ -85,8 +85,10 @@ impl Filters {
     pub fn judge(&self, rules: &RuleSet, haystack: &[u8], raw: RawMatch) -> Option<Candidate> {
         let signature = rules.get(raw.signature);
         let secret = &haystack[raw.secret.clone()];
-        let entropy = entropy::shannon(secret);
-        if signature.min_entropy().is_some_and(|min| entropy < min) {
+        if signature
+            .min_entropy()
+            .is_some_and(|min| entropy::shannon(secret) < min)
+        {
             return None;
         }
         let mut confidence = signature.confidence();
@@ -113,7 +115,12 @@ impl Filters {
                 generic::GenericVerdict::Reject(_) => return None,
             }
         }
-        (confidence >= self.floor).then_some(Candidate {
+        if confidence < self.floor {
+            return None;
+        }
+        // Computed last: most raw matches are rejected before they need it.
+        let entropy = entropy::shannon(secret);
+        Some(Candidate {
             raw,
             confidence,
             entropy,

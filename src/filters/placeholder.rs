@@ -7,44 +7,29 @@ use super::heuristics::heuristics;
 /// Why `value` is a placeholder, reference or non-secret, or `None` if it may be a secret.
 pub fn placeholder_reason(value: &[u8]) -> Option<&'static str> {
     let value = strip_quotes(value);
-    let lower = String::from_utf8_lossy(value).to_ascii_lowercase();
-    let text = lower.as_str();
     let lists = heuristics();
-    if lists.non_values.iter().any(|v| v == text) {
+    let starts = |prefix: &[u8]| {
+        value.len() >= prefix.len() && value[..prefix.len()].eq_ignore_ascii_case(prefix)
+    };
+    if lists.is_non_value(value) {
         return Some("a keyword, not a value");
     }
-    if lists
-        .reference_markers
-        .iter()
-        .any(|m| text.contains(m.as_str()))
-    {
+    if lists.has_reference_marker(value) {
         return Some("a template or reference to a secret kept elsewhere");
     }
     if is_variable_reference(value) {
         return Some("a variable reference");
     }
-    if lists
-        .placeholder_words
-        .iter()
-        .any(|w| text.contains(w.as_str()))
-    {
+    if lists.has_placeholder_word(value) {
         return Some("a placeholder");
     }
-    if text.contains("://")
-        || text.starts_with('/')
-        || text.starts_with("./")
-        || text.starts_with("~/")
-    {
+    if value.windows(3).any(|w| w == b"://") || starts(b"/") || starts(b"./") || starts(b"~/") {
         return Some("a URL or path");
     }
-    if text.starts_with("data:") {
+    if starts(b"data:") {
         return Some("a data URI");
     }
-    if lists
-        .file_suffixes
-        .iter()
-        .any(|s| text.ends_with(s.as_str()))
-    {
+    if lists.has_file_suffix(value) {
         return Some("a file name");
     }
     if is_code_expression(value) {

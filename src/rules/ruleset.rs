@@ -274,7 +274,7 @@ pattern = 'tst_[a-z0-9]{8}'
         let set = load(MINIMAL).unwrap();
         let (_, sig) = set.find("test.token").unwrap();
         assert_eq!(sig.max_match_len(), 12);
-        assert_eq!(sig.secret_group(), None);
+        assert!(sig.secret_groups().is_empty());
     }
 
     #[test]
