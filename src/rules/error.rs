@@ -11,15 +11,35 @@ pub struct SourceLocation {
     pub line: usize,
 }
 
-impl SourceLocation {
-    /// The location of byte `offset` in `text`.
-    pub fn at_offset(file: Arc<str>, text: &str, offset: usize) -> Self {
-        let offset = offset.min(text.len());
-        let line = 1 + text.as_bytes()[..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        SourceLocation { file, line }
+/// A signature file's name and text, with an index of its lines so that locating each of its
+/// hundred signatures costs a binary search rather than a scan from the top.
+#[derive(Debug)]
+pub struct SourceFile<'a> {
+    /// The file name.
+    pub name: Arc<str>,
+    /// The contents.
+    pub text: &'a str,
+    newlines: Vec<usize>,
+}
+
+impl<'a> SourceFile<'a> {
+    /// Indexes `text`.
+    pub fn new(name: Arc<str>, text: &'a str) -> Self {
+        let newlines = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
+        SourceFile {
+            name,
+            text,
+            newlines,
+        }
+    }
+
+    /// The location of byte `offset`.
+    pub fn location(&self, offset: usize) -> SourceLocation {
+        let line = 1 + self.newlines.partition_point(|&nl| nl < offset);
+        SourceLocation {
+            file: self.name.clone(),
+            line,
+        }
     }
 }
 

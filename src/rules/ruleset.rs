@@ -1,10 +1,16 @@
 //! A set of signatures with unique ids, built from the embedded library and extra files.
 
-use std::{collections::HashMap, fs, path::Path, sync::Arc};
+use std::{
+    borrow::Cow,
+    collections::HashMap,
+    fs,
+    path::Path,
+    sync::{Arc, OnceLock},
+};
 
 use sha2::{Digest, Sha256};
 
-use super::{spec::SignatureFileSpec, Problem, RulesError, Signature, SourceLocation};
+use super::{error::SourceFile, spec::SignatureFileSpec, Problem, RulesError, Signature};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_signatures.rs"));
 
@@ -24,7 +30,9 @@ impl SignatureIndex {
 pub struct RuleSet {
     signatures: Vec<Signature>,
     by_id: HashMap<String, SignatureIndex>,
-    digest: String,
+    /// Every source file's name and text, for the digest.
+    sources: Vec<(Arc<str>, Cow<'static, str>)>,
+    digest: OnceLock<String>,
 }
 
 impl RuleSet {
@@ -77,7 +85,18 @@ impl RuleSet {
     /// A hash of every source file's contents: changes whenever any signature changes. Caches
     /// of scan results are keyed by it.
     pub fn digest(&self) -> &str {
-        &self.digest
+        // Computed on first use: only caches need it, and hashing a megabyte of TOML is a
+        // noticeable part of start-up.
+        self.digest.get_or_init(|| {
+            let mut hasher = Sha256::new();
+            for (name, text) in &self.sources {
+                hasher.update(name.as_bytes());
+                hasher.update([0]);
+                hasher.update(text.as_bytes());
+                hasher.update([0]);
+            }
+            hex(&hasher.finalize())
+        })
     }
 
     /// Compiles every signature's regex now, returning the problems of those that fail.
@@ -145,28 +164,25 @@ impl RuleSetBuilder {
         let builtin = BUILTIN_SIGNATURE_FILES
             .iter()
             .filter(|_| self.include_builtin)
-            .map(|(name, text)| (Arc::<str>::from(*name), (*text).to_string(), false));
+            .map(|(name, text)| (Arc::<str>::from(*name), Cow::Borrowed(*text), false));
         let extra = self
             .extra
             .into_iter()
-            .map(|(name, text)| (name, text, true));
+            .map(|(name, text)| (name, Cow::Owned(text), true));
 
         let mut signatures = Vec::new();
         let mut problems = Vec::new();
-        let mut hasher = Sha256::new();
+        let mut sources = Vec::new();
         let mut extra_from = usize::MAX;
         for (name, text, is_extra) in builtin.chain(extra) {
-            hasher.update(name.as_bytes());
-            hasher.update([0]);
-            hasher.update(text.as_bytes());
-            hasher.update([0]);
             if is_extra && extra_from == usize::MAX {
                 extra_from = signatures.len();
             }
-            match parse_file(&name, &text) {
+            match parse_file(&SourceFile::new(name.clone(), &text)) {
                 Ok(parsed) => signatures.extend(parsed),
                 Err(mut p) => problems.append(&mut p),
             }
+            sources.push((name, text));
         }
 
         let mut by_id: HashMap<String, SignatureIndex> = HashMap::new();
@@ -187,7 +203,8 @@ impl RuleSetBuilder {
         let set = RuleSet {
             signatures,
             by_id,
-            digest: hex(&hasher.finalize()),
+            sources,
+            digest: OnceLock::new(),
         };
         // Extra files are compiled now, so a bad pattern is reported at load time with its
         // file and line rather than silently skipped mid-scan.
@@ -205,15 +222,9 @@ impl RuleSetBuilder {
     }
 }
 
-fn parse_file(name: &Arc<str>, text: &str) -> Result<Vec<Signature>, Vec<Problem>> {
-    let spec: SignatureFileSpec = toml::from_str(text).map_err(|err| {
-        let location = err
-            .span()
-            .map(|span| SourceLocation::at_offset(name.clone(), text, span.start))
-            .unwrap_or(SourceLocation {
-                file: name.clone(),
-                line: 1,
-            });
+fn parse_file(file: &SourceFile<'_>) -> Result<Vec<Signature>, Vec<Problem>> {
+    let spec: SignatureFileSpec = toml::from_str(file.text).map_err(|err| {
+        let location = file.location(err.span().map_or(0, |span| span.start));
         vec![Problem {
             location,
             signature: None,
@@ -224,7 +235,7 @@ fn parse_file(name: &Arc<str>, text: &str) -> Result<Vec<Signature>, Vec<Problem
     let mut signatures = Vec::new();
     let mut problems = Vec::new();
     for sig in spec.signatures {
-        match Signature::from_spec(sig, name, text) {
+        match Signature::from_spec(sig, file) {
             Ok(sig) => signatures.push(sig),
             Err(mut p) => problems.append(&mut p),
         }

@@ -7,6 +7,7 @@ use regex_syntax::hir::{Hir, HirKind};
 
 use super::{
     analysis::{self, Keywords},
+    error::SourceFile,
     spec::{ExampleSpec, SignatureSpec},
     ChecksumKind, Confidence, Problem, SourceLocation, CATEGORIES,
 };
@@ -66,15 +67,13 @@ pub(crate) fn syntax_config() -> regex_automata::util::syntax::Config {
 }
 
 impl Signature {
-    /// Validates a spec read from `file`; `text` is the file's contents (for line numbers).
+    /// Validates a spec read from `file`.
     pub(crate) fn from_spec(
         spec: SignatureSpec,
-        file: &Arc<str>,
-        text: &str,
+        file: &SourceFile<'_>,
     ) -> Result<Signature, Vec<Problem>> {
-        let location = SourceLocation::at_offset(file.clone(), text, spec.id.span().start);
-        let pattern_location =
-            SourceLocation::at_offset(file.clone(), text, spec.pattern.span().start);
+        let location = file.location(spec.id.span().start);
+        let pattern_location = file.location(spec.pattern.span().start);
         let id = spec.id.into_inner();
         let mut problems = Vec::new();
         let mut problem = |loc: &SourceLocation, field: &'static str, message: String| {
