@@ -25,6 +25,11 @@ pub enum Command {
     Dir(DirArgs),
     /// Scan standard input.
     Stdin(ScanArgs),
+    /// Scan a git repository: its whole history, staged changes, or a range of commits.
+    Git(GitArgs),
+    /// Install git hooks that scan commits and pushes.
+    #[command(subcommand)]
+    Hook(HookCommand),
     /// List or check signatures.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -48,6 +53,71 @@ pub struct DirArgs {
     /// Scan options.
     #[command(flatten)]
     pub scan: ScanArgs,
+}
+
+/// `keysift git`.
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// The repository (its work tree, a subdirectory, or a bare repository).
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub path: PathBuf,
+    /// Also scan blobs that no ref reaches (dangling and unreachable objects).
+    #[arg(long, conflicts_with_all = ["staged", "range", "since"])]
+    pub include_unreachable: bool,
+    /// Scan what is staged (pre-commit): findings on added or changed lines only.
+    #[arg(long, conflicts_with_all = ["range", "since"])]
+    pub staged: bool,
+    /// Scan what the commits of a range introduce (A..B, A.., or REV): added lines only.
+    #[arg(long, value_name = "RANGE", conflicts_with = "since")]
+    pub range: Option<String>,
+    /// Scan what the commits since REV introduce (the same as --range REV..HEAD).
+    #[arg(long, value_name = "REV")]
+    pub since: Option<String>,
+    /// Skip blobs that an earlier scan with the same signatures and settings found clean.
+    #[arg(long)]
+    pub incremental: bool,
+    /// Where the incremental cache lives (default: keysift/ in the repository's git dir).
+    #[arg(long, value_name = "DIR", requires = "incremental")]
+    pub cache: Option<PathBuf>,
+    /// Skip blobs larger than this (e.g. 512K, 100M, 2G).
+    #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Scan options.
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+/// `keysift hook ...`.
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write git hooks that run keysift: pre-commit scans staged changes, pre-push the pushed
+    /// commits. Without --pre-commit or --pre-push, both are installed.
+    Install {
+        /// Install the pre-commit hook.
+        #[arg(long)]
+        pre_commit: bool,
+        /// Install the pre-push hook.
+        #[arg(long)]
+        pre_push: bool,
+        /// Replace existing hooks that keysift did not write.
+        #[arg(long)]
+        force: bool,
+        /// The repository.
+        #[arg(value_name = "REPO", default_value = ".")]
+        path: PathBuf,
+    },
+    /// What the pre-push hook runs: reads git's "<local ref> <local sha> <remote ref> <remote
+    /// sha>" lines on stdin and scans the commits being pushed.
+    #[command(hide = true)]
+    PrePush {
+        /// The remote's name, as git passes it.
+        remote: Option<String>,
+        /// The remote's URL, as git passes it.
+        url: Option<String>,
+        /// Scan options.
+        #[command(flatten)]
+        scan: ScanArgs,
+    },
 }
 
 /// Options of every scan.

@@ -8,6 +8,8 @@
 //!   error. Errors take precedence over findings, so a partial scan never looks complete.
 
 mod args;
+mod git_cmd;
+mod hook_cmd;
 mod rules_cmd;
 mod scan_cmd;
 
@@ -45,6 +47,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Dir(args) => scan_cmd::dir(args),
         Command::Stdin(args) => scan_cmd::stdin(args),
+        Command::Git(args) => git_cmd::git(args),
+        Command::Hook(command) => hook_cmd::run(command),
         Command::Rules(command) => rules_cmd::run(command),
     };
     match result {

@@ -44,7 +44,8 @@ pub fn stdin(args: ScanArgs) -> anyhow::Result<Outcome> {
     run_scan(&source, &scanner, &args)
 }
 
-fn build_scanner(args: &ScanArgs) -> anyhow::Result<Scanner> {
+/// The scanner `args` ask for.
+pub fn build_scanner(args: &ScanArgs) -> anyhow::Result<Scanner> {
     let rules = load_rules(&args.rules)?;
     Ok(Scanner::builder(Arc::new(rules))
         .confidence_floor(args.confidence)
@@ -61,64 +62,95 @@ pub fn load_rules(extra: &[std::path::PathBuf]) -> anyhow::Result<RuleSet> {
 }
 
 fn run_scan<S: Source>(source: &S, scanner: &Scanner, args: &ScanArgs) -> anyhow::Result<Outcome> {
-    let (out, to_terminal) = open_output(args.output.as_deref())?;
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-    };
-    let options = ReportOptions {
-        show_secrets: args.show_secrets,
-        color,
-    };
-    let mut sink: Box<dyn FindingSink> = match args.format {
-        Format::Human => Box::new(HumanSink::new(out, options)),
-        Format::Json => Box::new(JsonSink::new(out, options)),
-        Format::Jsonl => Box::new(JsonLinesSink::new(out, options)),
-    };
-
-    let mut sink_error: Option<io::Error> = None;
+    let mut report = Report::open(args)?;
     let summary = scan::run(
         source,
         scanner,
         RunOptions {
             threads: args.threads,
         },
-        |event| {
-            let result = match event {
-                Event::Findings(found) => found
-                    .iter()
-                    .try_fold(true, |go, f| Ok::<_, io::Error>(go && sink.finding(f)?)),
-                Event::Error(error) => {
-                    eprintln!(
-                        "keysift: {}: {}",
-                        escape_control(&error.input),
-                        escape_control(&error.message)
-                    );
-                    sink.error(error).map(|()| true)
-                }
-            };
-            result.unwrap_or_else(|e| {
-                sink_error = Some(e);
-                false
-            })
-        },
+        |event| report.event(event),
     );
-    if sink_error.is_none() {
-        if let Err(e) = sink.finish(&summary) {
-            sink_error = Some(e);
+    report.finish(&summary)
+}
+
+/// The chosen sink and its output, fed with scan events.
+pub struct Report {
+    sink: Box<dyn FindingSink>,
+    sink_error: Option<io::Error>,
+    format: Format,
+    quiet: bool,
+}
+
+impl Report {
+    /// Opens the output and the sink that `args` ask for.
+    pub fn open(args: &ScanArgs) -> anyhow::Result<Report> {
+        let (out, to_terminal) = open_output(args.output.as_deref())?;
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+        };
+        let options = ReportOptions {
+            show_secrets: args.show_secrets,
+            color,
+        };
+        let sink: Box<dyn FindingSink> = match args.format {
+            Format::Human => Box::new(HumanSink::new(out, options)),
+            Format::Json => Box::new(JsonSink::new(out, options)),
+            Format::Jsonl => Box::new(JsonLinesSink::new(out, options)),
+        };
+        Ok(Report {
+            sink,
+            sink_error: None,
+            format: args.format,
+            quiet: args.quiet,
+        })
+    }
+
+    /// Hands one event to the sink (errors are also printed on stderr); `false` once the
+    /// output is gone and the scan should stop.
+    pub fn event(&mut self, event: &Event) -> bool {
+        if self.sink_error.is_some() {
+            return false;
         }
+        let result = match event {
+            Event::Findings(found) => found.iter().try_fold(true, |go, f| {
+                Ok::<_, io::Error>(go && self.sink.finding(f)?)
+            }),
+            Event::Error(error) => {
+                eprintln!(
+                    "keysift: {}: {}",
+                    escape_control(&error.input),
+                    escape_control(&error.message)
+                );
+                self.sink.error(error).map(|()| true)
+            }
+        };
+        result.unwrap_or_else(|e| {
+            self.sink_error = Some(e);
+            false
+        })
     }
-    match sink_error {
-        // The reader went away (`keysift dir . | head`): not a failure of the scan.
-        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-        Some(e) => return Err(e).context("cannot write the report"),
-        None => {}
+
+    /// Writes the summary and maps the scan's result to an exit code.
+    pub fn finish(mut self, summary: &Summary) -> anyhow::Result<Outcome> {
+        if self.sink_error.is_none() {
+            if let Err(e) = self.sink.finish(summary) {
+                self.sink_error = Some(e);
+            }
+        }
+        match self.sink_error {
+            // The reader went away (`keysift dir . | head`): not a failure of the scan.
+            Some(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            Some(e) => return Err(e).context("cannot write the report"),
+            None => {}
+        }
+        if !self.quiet && self.format == Format::Jsonl {
+            print_summary_line(summary);
+        }
+        Ok(outcome(summary))
     }
-    if !args.quiet && args.format == Format::Jsonl {
-        print_summary_line(&summary);
-    }
-    Ok(outcome(&summary))
 }
 
 fn outcome(summary: &Summary) -> Outcome {

@@ -10,6 +10,7 @@ use crate::{
     findings::{redact, Finding},
     rules::Confidence,
     scan::Summary,
+    sources::git::{short, GitOrigin},
 };
 
 /// ANSI styles used when colour is on.
@@ -100,6 +101,16 @@ impl<W: Write> FindingSink for HumanSink<W> {
             escape_control(&found.snippet.after)
         );
         writeln!(self.out, "  {:>9}  {}", "", snippet.trim_end())?;
+        if let Some(git) = finding.origin.git() {
+            if let Some(line) = git_line(git) {
+                writeln!(
+                    self.out,
+                    "  {:>9}  {}",
+                    "",
+                    self.paint(style::DIM, &escape_control(&line))
+                )?;
+            }
+        }
         Ok(true)
     }
 
@@ -123,23 +134,55 @@ impl<W: Write> FindingSink for HumanSink<W> {
                 plural(self.files_with_findings)
             ),
         };
+        let cached = match summary.already_scanned {
+            0 => String::new(),
+            n => format!(
+                " · {n} blob{} already scanned clean (incremental)",
+                plural(n)
+            ),
+        };
         let errors = match summary.errors {
             0 => String::new(),
             n => format!(" · {n} input{} skipped with errors", plural(n)),
         };
         writeln!(
             self.out,
-            "{} · {} blob{} scanned ({}) in {:.2} s, {:.1} MB/s{}",
+            "{} · {} blob{} scanned ({}) in {:.2} s, {:.1} MB/s{}{}",
             findings,
             summary.blobs_scanned,
             plural(summary.blobs_scanned),
             human_bytes(summary.bytes_scanned),
             summary.elapsed.as_secs_f64(),
             summary.megabytes_per_second(),
+            cached,
             errors
         )?;
         self.out.flush()
     }
+}
+
+/// Who introduced a git finding, and when.
+fn git_line(git: &GitOrigin) -> Option<String> {
+    let commit = git.commit.as_ref()?;
+    let mut line = format!(
+        "commit {} by {} <{}> on {}: {}",
+        short(&commit.id),
+        commit.author_name,
+        commit.author_email,
+        commit.date,
+        commit.summary
+    );
+    if git.other_commits > 0 {
+        line.push_str(&format!(
+            " (and {} other commit{})",
+            git.other_commits,
+            plural(git.other_commits as u64)
+        ));
+    }
+    if !git.other_paths.is_empty() {
+        line.push_str(&format!("; also at {}", git.other_paths.join(", ")));
+    }
+    Some(line)
 }
 
 fn plural(n: u64) -> &'static str {

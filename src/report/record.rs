@@ -6,6 +6,7 @@ use super::ReportOptions;
 use crate::{
     findings::{redact, Finding},
     rules::Confidence,
+    sources::git::GitOrigin,
 };
 
 /// One finding as written in JSON. Field names are part of keysift's output contract.
@@ -17,10 +18,14 @@ pub struct FindingRecord<'a> {
     pub signature_name: &'a str,
     /// Confidence level.
     pub confidence: Confidence,
-    /// Origin kind (`file`, `stdin`).
+    /// Origin kind (`file`, `stdin`, `git`).
     pub origin: &'static str,
-    /// Path (or `<stdin>`).
+    /// Path (or `<stdin>`, or `<blob ID>` for a git blob no path reaches).
     pub path: String,
+    /// For git origins: the blob, the commit that introduced it (id, author, e-mail, date,
+    /// summary), other commits and paths.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<&'a GitOrigin>,
     /// 1-based line.
     pub line: usize,
     /// 1-based column, in characters.
@@ -59,7 +64,8 @@ impl<'a> FindingRecord<'a> {
             signature_name: &found.signature_name,
             confidence: found.confidence,
             origin: finding.origin.kind(),
-            path: finding.origin.display_path(),
+            path: finding.origin.location_key(),
+            git: finding.origin.git(),
             line: found.line,
             column: found.column,
             secret: shown,

@@ -1,6 +1,7 @@
 //! The scanner (bytes in, findings out) and the parallel scan loop that feeds it.
 
 mod dedup;
+pub mod git;
 mod pipeline;
 mod summary;
 

@@ -13,6 +13,9 @@ pub struct Summary {
     pub bytes_scanned: u64,
     /// Inputs whose content had already been scanned elsewhere in this run.
     pub duplicates: u64,
+    /// Blobs skipped because an earlier incremental scan found them clean.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub already_scanned: u64,
     /// Inputs skipped as binary.
     pub binary_skipped: u64,
     /// Symbolic links not followed.
@@ -36,6 +39,10 @@ impl Summary {
             0.0
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

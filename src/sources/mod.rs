@@ -7,13 +7,14 @@
 
 mod blob_id;
 pub mod dir;
+pub mod git;
 mod read;
 pub mod stdin;
 
 use std::{fmt, path::PathBuf};
 
 pub use blob_id::BlobId;
-pub use read::{read_text, ReadLimits, TextOrSkip};
+pub use read::{read_text, text_in_memory, ReadLimits, TextOrSkip};
 
 /// Where a blob was seen.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,6 +27,8 @@ pub enum Origin {
     },
     /// Standard input.
     Stdin,
+    /// A blob in a git repository.
+    Git(Box<git::GitOrigin>),
 }
 
 impl Origin {
@@ -35,12 +38,24 @@ impl Origin {
         match self {
             Origin::File { path } => path.to_string_lossy().into_owned(),
             Origin::Stdin => "<stdin>".to_string(),
+            Origin::Git(git) => git.path_or_blob(),
         }
     }
 
     /// A path-like name for display and sorting.
     pub fn display_path(&self) -> String {
-        self.location_key()
+        match self {
+            Origin::Git(git) => git.display(),
+            _ => self.location_key(),
+        }
+    }
+
+    /// The git details, for origins in a repository.
+    pub fn git(&self) -> Option<&git::GitOrigin> {
+        match self {
+            Origin::Git(git) => Some(git),
+            _ => None,
+        }
     }
 
     /// The origin's kind, as used in JSON output.
@@ -48,6 +63,7 @@ impl Origin {
         match self {
             Origin::File { .. } => "file",
             Origin::Stdin => "stdin",
+            Origin::Git(_) => "git",
         }
     }
 }

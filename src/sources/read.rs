@@ -61,6 +61,21 @@ pub fn read_text(
     Ok(TextOrSkip::Text)
 }
 
+/// Classifies content already in memory (a git blob, an archive member) the way
+/// [`read_text`] classifies a stream: `false` for binary; UTF-16 text is transcoded in place.
+pub fn text_in_memory(buf: &mut Vec<u8>) -> bool {
+    let start = &buf[..buf.len().min(SNIFF_LEN)];
+    let has_nul = memchr::memchr(0, start).is_some();
+    let utf16 = utf16_order(start).filter(|_| has_nul);
+    if utf16.is_none() && has_nul {
+        return false;
+    }
+    if let Some(order) = utf16 {
+        *buf = transcode_utf16(&buf[2..], order);
+    }
+    true
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ByteOrder {
     Little,

@@ -1,0 +1,403 @@
+//! Scanning a git repository: its whole history, its staged changes, or a range of commits.
+//!
+//! Each mode lists unique blobs, scans them with the same parallel loop as every other source,
+//! then works out where the findings belong, which is the expensive part and so is done only
+//! for blobs that have findings:
+//!
+//! * **history**: the commits that introduced each blob ([`attribute`]);
+//! * **staged / range**: the change(s) that brought each blob in, keeping only findings on
+//!   lines those changes added ([`changes::added_lines`]).
+//!
+//! `.keysiftignore` at the top of the work tree is honoured by path, as in `keysift dir`.
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use gix::ObjectId;
+
+use super::{run, Event, RunOptions, Scanner, Summary};
+use crate::{
+    findings::{BlobFinding, Finding},
+    sources::{
+        git::{
+            attribute::attribute,
+            cache::{Loaded as CacheLoaded, ScanCache},
+            changes::{self, Change, Changes, ChangesError},
+            commit_info, history, read_blob, GitBlob, GitBlobs, GitOrigin, ObjectError,
+            ObjectId as Id, Repository,
+        },
+        Origin, ReadLimits, SourceError,
+    },
+};
+
+/// What part of the repository to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GitMode {
+    /// Every blob reachable from any ref; with `include_unreachable`, every blob in the object
+    /// database.
+    History {
+        /// Also scan blobs no ref reaches.
+        include_unreachable: bool,
+    },
+    /// What is staged in the index relative to `HEAD`: added lines only.
+    Staged,
+    /// What the commits of a range (`A..B`, `A..`, `REV`) introduce: added lines only.
+    Range(String),
+    /// What the commits reachable from `tips` and not from `hidden` introduce (a push).
+    Commits {
+        /// Where the walk starts.
+        tips: Vec<Id>,
+        /// Commits the other side already has.
+        hidden: Vec<Id>,
+    },
+}
+
+/// Settings of a git scan.
+#[derive(Debug, Clone)]
+pub struct GitScanOptions {
+    /// What to scan.
+    pub mode: GitMode,
+    /// Blob size limit.
+    pub limits: ReadLimits,
+    /// Threads.
+    pub run: RunOptions,
+    /// Skip blobs an earlier scan with the same settings found clean, and remember the clean
+    /// ones of this scan.
+    pub incremental: bool,
+    /// Where the incremental cache lives (default: `keysift/` in the repository's git dir).
+    pub cache_dir: Option<PathBuf>,
+    /// Extra text that changes what a scan reports (the confidence floor), part of the cache
+    /// key.
+    pub settings_key: String,
+}
+
+/// What a git scan found out besides findings.
+#[derive(Debug, Default)]
+pub struct GitScanReport {
+    /// Counts.
+    pub summary: Summary,
+    /// Facts worth telling the user: shallow clone, submodules not entered, no commits, the
+    /// cache being discarded.
+    pub notes: Vec<String>,
+    /// Commits walked (history) or in the range.
+    pub commits: usize,
+}
+
+/// A git scan could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum GitScanError {
+    /// Listing the changes failed.
+    #[error(transparent)]
+    Changes(#[from] ChangesError),
+}
+
+/// Scans `repo`, calling `on_event` with findings (each with its git origin) and errors.
+pub fn scan_repository(
+    repo: Arc<Repository>,
+    scanner: &Scanner,
+    options: &GitScanOptions,
+    mut on_event: impl FnMut(&Event) -> bool,
+) -> Result<GitScanReport, GitScanError> {
+    let local = repo.local();
+    let mut report = GitScanReport {
+        notes: repo.shape_notes(),
+        ..GitScanReport::default()
+    };
+    let ignore = KeysiftIgnore::load(repo.work_dir());
+
+    // 1. What to scan.
+    let (blobs, listing_errors, plan) = match &options.mode {
+        GitMode::History {
+            include_unreachable,
+        } => {
+            let walked = history::walk(&local, *include_unreachable);
+            report.commits = walked.commits.len();
+            if walked.commits.is_empty() && walked.loose_roots.is_empty() {
+                report
+                    .notes
+                    .push("no commits: nothing in history to scan".into());
+            }
+            if !walked.submodules.is_empty() {
+                report.notes.push(format!(
+                    "submodules are not entered (scan them as repositories of their own): {}",
+                    walked.submodules.join(", ")
+                ));
+            }
+            let errors = walked.errors.clone();
+            (
+                walked.blobs.clone(),
+                errors,
+                Plan::History(Box::new(walked)),
+            )
+        }
+        GitMode::Staged | GitMode::Range(_) | GitMode::Commits { .. } => {
+            let listed = match &options.mode {
+                GitMode::Staged => changes::staged(&local)?,
+                GitMode::Range(spec) => changes::range(&local, spec)?,
+                GitMode::Commits { tips, hidden } => {
+                    changes::commits_changes(&local, tips, hidden)?
+                }
+                GitMode::History { .. } => unreachable!("handled above"),
+            };
+            report.commits = listed.commits;
+            if listed.conflicts > 0 {
+                report.notes.push(format!(
+                    "{} conflicted index entr{} not scanned until resolved",
+                    listed.conflicts,
+                    if listed.conflicts == 1 { "y" } else { "ies" }
+                ));
+            }
+            let Changes {
+                changes, errors, ..
+            } = listed;
+            let changes: Vec<Change> = changes
+                .into_iter()
+                .filter(|c| !ignore.ignores(&c.path))
+                .collect();
+            let mut seen = HashSet::new();
+            let blobs = changes
+                .iter()
+                .filter(|c| seen.insert(c.blob))
+                .map(|c| GitBlob {
+                    id: c.blob,
+                    path: Some(c.path.clone()),
+                })
+                .collect();
+            (blobs, errors, Plan::Changes(changes))
+        }
+    };
+
+    // 2. Skip what an earlier incremental scan found clean.
+    let mut cache = None;
+    let mut blobs = blobs;
+    if options.incremental {
+        let dir = options
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| repo.common_dir().join("keysift"));
+        let key = ScanCache::key(scanner.rules().digest(), &options.settings_key);
+        let (opened, loaded) = ScanCache::open(&dir, &key, local.object_hash());
+        if let CacheLoaded::Discarded(why) = loaded {
+            report.notes.push(format!(
+                "incremental cache discarded, scanning everything: {why}"
+            ));
+        }
+        let before = blobs.len();
+        blobs.retain(|b| !opened.contains(&b.id));
+        report.summary.already_scanned = (before - blobs.len()) as u64;
+        cache = Some(opened);
+    }
+
+    // 3. Scan each unique blob once, collecting findings by blob.
+    let errors: Vec<SourceError> = listing_errors
+        .iter()
+        .map(|e| GitBlobs::object_error(&repo, e))
+        .collect();
+    let scanned: Vec<Id> = blobs.iter().map(|b| b.id).collect();
+    let source = GitBlobs::new(repo.clone(), blobs, options.limits, errors);
+    let mut by_blob: HashMap<String, Vec<Arc<BlobFinding>>> = HashMap::new();
+    let mut stopped = false;
+    let already_scanned = report.summary.already_scanned;
+    let mut summary = run(&source, scanner, options.run, |event| match event {
+        Event::Findings(found) => {
+            for finding in found {
+                if let Some(git) = finding.origin.git() {
+                    by_blob
+                        .entry(git.blob.clone())
+                        .or_default()
+                        .push(finding.found.clone());
+                }
+            }
+            true
+        }
+        Event::Error(_) => {
+            let go = on_event(event);
+            stopped |= !go;
+            go
+        }
+    });
+    summary.already_scanned = already_scanned;
+
+    // 4. Attribute findings and emit them.
+    let (mut findings, late_errors) = match plan {
+        Plan::History(walked) => history_findings(&local, &walked, &by_blob),
+        Plan::Changes(changes) => change_findings(&local, &changes, &by_blob),
+    };
+    for error in late_errors {
+        let error = GitBlobs::object_error(&repo, &error);
+        summary.errors += 1;
+        stopped = stopped || !on_event(&Event::Error(error));
+    }
+    findings.retain(|f| !ignore.ignores(&f.origin.location_key()));
+    findings.sort_by(|a, b| {
+        (a.origin.location_key(), a.found.line, a.found.column).cmp(&(
+            b.origin.location_key(),
+            b.found.line,
+            b.found.column,
+        ))
+    });
+    summary.findings = findings.len() as u64;
+    for group in group_by_origin(findings) {
+        if stopped || !on_event(&Event::Findings(group)) {
+            stopped = true;
+        }
+    }
+
+    // 5. Remember the blobs scanned clean.
+    if let Some(mut cache) = cache {
+        let failed = source.failed();
+        for id in scanned {
+            if !failed.contains(&id) && !by_blob.contains_key(&id.to_string()) {
+                cache.insert(id);
+            }
+        }
+        if let Err(e) = cache.save() {
+            report.notes.push(format!(
+                "cannot write the incremental cache {}: {e}",
+                cache.path().display()
+            ));
+        }
+    }
+    report.summary = summary;
+    Ok(report)
+}
+
+/// How findings will be placed once the scan is done.
+enum Plan {
+    History(Box<history::History>),
+    Changes(Vec<Change>),
+}
+
+/// History findings, each at the commit and path that introduced its blob.
+fn history_findings(
+    repo: &gix::Repository,
+    walked: &history::History,
+    by_blob: &HashMap<String, Vec<Arc<BlobFinding>>>,
+) -> (Vec<Finding>, Vec<ObjectError>) {
+    let path_hint: HashMap<String, Option<String>> = walked
+        .blobs
+        .iter()
+        .filter(|b| by_blob.contains_key(&b.id.to_string()))
+        .map(|b| (b.id.to_string(), b.path.clone()))
+        .collect();
+    let targets: Vec<ObjectId> = walked
+        .blobs
+        .iter()
+        .map(|b| b.id)
+        .filter(|id| by_blob.contains_key(&id.to_string()))
+        .collect();
+    let (attributions, errors) = attribute(repo, &walked.commits, &targets);
+
+    let mut findings = Vec::new();
+    for id in targets {
+        let hex = id.to_string();
+        let attribution = attributions.get(&id);
+        let mut origin = GitOrigin::blob(hex.clone(), path_hint.get(&hex).cloned().flatten());
+        if let Some(attribution) = attribution {
+            if let Some((commit, path)) = &attribution.introduced {
+                origin.commit = Some(commit.clone());
+                origin.path = Some(path.clone());
+            }
+            origin.other_commits = attribution.other_commits;
+            origin.other_paths = attribution
+                .paths
+                .iter()
+                .filter(|p| Some(p.as_str()) != origin.path.as_deref())
+                .cloned()
+                .collect();
+        }
+        let origin = Arc::new(Origin::Git(Box::new(origin)));
+        for found in &by_blob[&hex] {
+            findings.push(Finding::new(found.clone(), origin.clone()));
+        }
+    }
+    (findings, errors)
+}
+
+/// Staged or range findings, each at the change that brought its blob in, on added lines only.
+fn change_findings(
+    repo: &gix::Repository,
+    changes: &[Change],
+    by_blob: &HashMap<String, Vec<Arc<BlobFinding>>>,
+) -> (Vec<Finding>, Vec<ObjectError>) {
+    let mut findings = Vec::new();
+    let mut errors = Vec::new();
+    let mut buf = Vec::new();
+    let mut commit_infos = HashMap::new();
+    for change in changes {
+        let hex = change.blob.to_string();
+        let Some(found) = by_blob.get(&hex) else {
+            continue;
+        };
+        let added = read_blob(repo, &change.blob, &mut buf)
+            .and_then(|()| changes::added_lines(repo, change, &buf));
+        let added = match added {
+            Ok(added) => added,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let mut origin = GitOrigin::blob(hex, Some(change.path.clone()));
+        match change.commit {
+            Some(commit) => {
+                let info = commit_infos.entry(commit).or_insert_with(|| {
+                    commit_info(repo, &commit, &mut Vec::new())
+                        .map_err(|e| errors.push(e))
+                        .ok()
+                });
+                origin.commit = info.clone();
+            }
+            None => origin.staged = true,
+        }
+        let origin = Arc::new(Origin::Git(Box::new(origin)));
+        for f in found {
+            let last = f.line + f.secret.matches('\n').count();
+            if added.touches(f.line, last) {
+                findings.push(Finding::new(f.clone(), origin.clone()));
+            }
+        }
+    }
+    (findings, errors)
+}
+
+/// Consecutive findings with the same origin, as one event each.
+fn group_by_origin(findings: Vec<Finding>) -> Vec<Vec<Finding>> {
+    let mut groups: Vec<Vec<Finding>> = Vec::new();
+    for finding in findings {
+        match groups.last_mut() {
+            Some(group) if group[0].origin == finding.origin => group.push(finding),
+            _ => groups.push(vec![finding]),
+        }
+    }
+    groups
+}
+
+/// `.keysiftignore` at the top of the work tree, matched against repository paths.
+struct KeysiftIgnore(Option<ignore::gitignore::Gitignore>);
+
+impl KeysiftIgnore {
+    fn load(work_dir: Option<&Path>) -> Self {
+        let Some(dir) = work_dir else {
+            return KeysiftIgnore(None);
+        };
+        let file = dir.join(".keysiftignore");
+        if !file.is_file() {
+            return KeysiftIgnore(None);
+        }
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(dir);
+        if builder.add(&file).is_some() {
+            return KeysiftIgnore(None);
+        }
+        KeysiftIgnore(builder.build().ok())
+    }
+
+    fn ignores(&self, path: &str) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|ignore| ignore.matched_path_or_any_parents(path, false).is_ignore())
+    }
+}
