@@ -220,6 +220,12 @@ pub fn scan_repository(
         }
     });
     summary.already_scanned = already_scanned;
+    if source.lfs_pointers() > 0 {
+        report.notes.push(format!(
+            "{} Git LFS pointer file(s) scanned as pointers: the files' content lives on the LFS server and was not scanned",
+            source.lfs_pointers()
+        ));
+    }
 
     // 4. Attribute findings and emit them.
     let (mut findings, late_errors) = match plan {

@@ -2,8 +2,14 @@
 
 use std::{
     collections::HashSet,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering::Relaxed},
+        Arc, Mutex,
+    },
 };
+
+/// How every Git LFS pointer file starts (<https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md>).
+const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
 
 use gix::{objs::Kind, ObjectId};
 
@@ -32,6 +38,7 @@ pub struct GitBlobs {
     errors: Vec<SourceError>,
     /// Blobs that could not be read, so an incremental cache does not record them as clean.
     failed: Mutex<HashSet<ObjectId>>,
+    lfs_pointers: AtomicU64,
 }
 
 impl GitBlobs {
@@ -49,7 +56,13 @@ impl GitBlobs {
             limits,
             errors,
             failed: Mutex::new(HashSet::new()),
+            lfs_pointers: AtomicU64::new(0),
         }
+    }
+
+    /// How many blobs were Git LFS pointers: their content lives on an LFS server, not here.
+    pub fn lfs_pointers(&self) -> u64 {
+        self.lfs_pointers.load(Relaxed)
     }
 
     /// Blobs that could not be read during the scan.
@@ -124,6 +137,9 @@ impl Source for GitBlobs {
             }));
         }
         objects::read_kind(repo, &item.id, Kind::Blob, buf).map_err(object_error)?;
+        if buf.starts_with(LFS_POINTER) {
+            self.lfs_pointers.fetch_add(1, Relaxed);
+        }
         if !text_in_memory(buf) {
             return Ok(Loaded::Binary);
         }
