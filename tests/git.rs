@@ -719,3 +719,18 @@ fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
         .output()
         .expect("git runs")
 }
+
+#[test]
+fn sha256_repositories_are_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repo {
+        dir,
+        clock: std::cell::Cell::new(1_700_000_000),
+    };
+    repo.git(&["init", "-q", "--object-format=sha256", "-b", "main"]);
+    let commit = repo.commit(&[("a.env", &format!("T={GITHUB_TOKEN}\n"))], "one");
+    assert_eq!(commit.len(), 64);
+    let scan = repo.scan(&[]);
+    assert_eq!(scan.places(), vec![("a.env".into(), 1, commit)]);
+    assert!(scan.run.stderr.contains("sha256"), "{}", scan.run.stderr);
+}

@@ -169,15 +169,29 @@ fn make_executable(_file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The pre-push hook: git writes one line per pushed ref on stdin.
+/// The pre-push hook: git writes one line per pushed ref on stdin. Under the pre-commit
+/// framework, which keeps stdin to itself, the range comes from its `PRE_COMMIT_FROM_REF` and
+/// `PRE_COMMIT_TO_REF` variables instead.
 fn pre_push(remote: Option<&str>, scan_args: &ScanArgs) -> anyhow::Result<Outcome> {
     let repo = Repository::discover(Path::new("."))?;
     let local = repo.local();
     let mut tips = Vec::new();
     let mut hidden = Vec::new();
     let mut new_branch = false;
-    for line in io::stdin().lock().lines() {
-        let line = line.context("cannot read the pushed refs from stdin")?;
+    let framework = std::env::var("PRE_COMMIT_FROM_REF")
+        .ok()
+        .zip(std::env::var("PRE_COMMIT_TO_REF").ok());
+    let remote_env = std::env::var("PRE_COMMIT_REMOTE_NAME").ok();
+    let remote = remote.or(remote_env.as_deref());
+    let lines: Vec<String> = match framework {
+        Some((from, to)) => vec![format!("- {to} - {from}")],
+        None => io::stdin()
+            .lock()
+            .lines()
+            .collect::<Result<_, _>>()
+            .context("cannot read the pushed refs from stdin")?,
+    };
+    for line in lines {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let [_local_ref, local_sha, _remote_ref, remote_sha] = fields[..] else {
             continue;
