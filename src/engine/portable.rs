@@ -23,10 +23,6 @@ struct Target {
     signature: SignatureIndex,
     /// For case-sensitive keywords, the exact bytes the hit must have.
     exact: Option<Box<[u8]>>,
-    /// How far a match can extend around the hit.
-    reach: usize,
-    /// Matches begin with the keyword: search anchored at the hit.
-    prefixed: bool,
 }
 
 /// Keyword prefilter + windowed regex confirmation. See the module docs.
@@ -70,8 +66,6 @@ impl PortableEngine {
                 let target = Target {
                     signature: index,
                     exact,
-                    reach: signature.max_match_len(),
-                    prefixed: signature.is_keyword_prefixed(),
                 };
                 let already = targets[slot]
                     .iter()
@@ -108,10 +102,13 @@ impl PortableEngine {
                         continue;
                     }
                 }
-                if target.prefixed {
+                // Whether matches begin with the keyword (search anchored at the hit) and how
+                // far they reach are analysed on a signature's first hit, not at start-up.
+                let signature = self.rules.get(target.signature);
+                if signature.is_keyword_prefixed() {
                     triggers.start_at(target.signature, span.start);
                 } else {
-                    triggers.hit(target.signature, span.clone(), target.reach);
+                    triggers.hit(target.signature, span.clone(), signature.max_match_len());
                 }
             }
         }

@@ -99,17 +99,26 @@ impl RuleSet {
         })
     }
 
-    /// Compiles every signature's regex now, returning the problems of those that fail.
+    /// Analyses and compiles every signature's pattern now, returning the problems of those
+    /// that fail.
     pub fn compile_all(&self) -> Vec<Problem> {
         self.signatures
             .iter()
-            .filter_map(|sig| {
-                sig.regex().err().map(|message| Problem {
-                    location: sig.location().clone(),
-                    signature: Some(sig.id().to_string()),
-                    field: Some("pattern"),
-                    message: message.to_string(),
-                })
+            .flat_map(|sig| {
+                let analysed = sig.pattern_problems();
+                if !analysed.is_empty() {
+                    return analysed;
+                }
+                sig.regex()
+                    .err()
+                    .map(|message| Problem {
+                        location: sig.location().clone(),
+                        signature: Some(sig.id().to_string()),
+                        field: Some("pattern"),
+                        message: message.to_string(),
+                    })
+                    .into_iter()
+                    .collect()
             })
             .collect()
     }

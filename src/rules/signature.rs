@@ -40,12 +40,8 @@ pub struct Signature {
     keywords_ignore_case: bool,
     keywordless: bool,
     pattern: String,
-    max_match_len: usize,
-    keyword_prefixed: bool,
-    /// Capture group names by group number.
-    group_names: Box<[Option<Arc<str>>]>,
-    /// Group numbers of the `secret` groups (several when alternatives each capture it).
-    secret_groups: Box<[usize]>,
+    declared_max_len: Option<usize>,
+    facts: OnceLock<Result<PatternFacts, Vec<Problem>>>,
     min_entropy: Option<f64>,
     checksum: Option<ChecksumKind>,
     generic: bool,
@@ -55,7 +51,19 @@ pub struct Signature {
     examples: Vec<Example>,
     negative_examples: Vec<String>,
     location: SourceLocation,
+    pattern_location: SourceLocation,
     regex: OnceLock<Result<meta::Regex, String>>,
+}
+
+/// Facts about a pattern that the engine needs, from its syntax tree.
+#[derive(Debug)]
+struct PatternFacts {
+    max_match_len: usize,
+    keyword_prefixed: bool,
+    /// Capture group names by group number.
+    group_names: Box<[Option<Arc<str>>]>,
+    /// Group numbers of the `secret` groups (several when alternatives each capture it).
+    secret_groups: Box<[usize]>,
 }
 
 /// The regex dialect of signature patterns: bytes, not necessarily UTF-8; ASCII classes and
@@ -139,51 +147,20 @@ impl Signature {
         }
 
         let pattern = spec.pattern.into_inner();
-        let mut max_match_len = 0;
-        let mut secret_groups = Vec::new();
-        let mut group_names = Vec::new();
-        let mut keyword_prefixed = false;
-        match analysis::parse(&pattern) {
-            Ok(hir) => {
-                match (hir.properties().maximum_len(), spec.max_len) {
-                    (_, Some(0)) => problem(&location, "max_len", "must be positive".into()),
-                    (_, Some(declared)) => max_match_len = declared,
-                    (Some(bound), None) => max_match_len = bound,
-                    (None, None) => problem(
-                        &pattern_location,
-                        "pattern",
-                        "can match unboundedly long text: bound its repetitions (e.g. `\\s{0,8}` instead of `\\s*`) or set `max_len`".into(),
-                    ),
-                }
-                let keywords = Keywords {
-                    literals: &spec.keywords,
-                    ignore_case: spec.keywords_ignore_case,
-                };
-                keyword_prefixed =
-                    !spec.keywordless && analysis::keywords_start_every_match(&hir, keywords);
-                group_names = capture_names(&hir);
-                secret_groups = group_names
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, n)| n.as_deref() == Some("secret"))
-                    .map(|(group, _)| group)
-                    .collect();
-                let keywords_have_letters = spec
-                    .keywords
-                    .iter()
-                    .any(|k| k.bytes().any(|b| b.is_ascii_alphabetic()));
-                if starts_case_insensitive(&pattern)
-                    && !spec.keywords_ignore_case
-                    && keywords_have_letters
-                {
-                    problem(
-                        &location,
-                        "keywords_ignore_case",
-                        "the pattern is case-insensitive but its keywords are matched case-sensitively; set `keywords_ignore_case = true`".into(),
-                    );
-                }
-            }
-            Err(message) => problem(&pattern_location, "pattern", message),
+        if spec.max_len == Some(0) {
+            problem(&location, "max_len", "must be positive".into());
+        }
+        let keywords_have_letters = spec
+            .keywords
+            .iter()
+            .any(|k| k.bytes().any(|b| b.is_ascii_alphabetic()));
+        if starts_case_insensitive(&pattern) && !spec.keywords_ignore_case && keywords_have_letters
+        {
+            problem(
+                &location,
+                "keywords_ignore_case",
+                "the pattern is case-insensitive but its keywords are matched case-sensitively; set `keywords_ignore_case = true`".into(),
+            );
         }
 
         if !problems.is_empty() {
@@ -199,10 +176,8 @@ impl Signature {
             keywords_ignore_case: spec.keywords_ignore_case,
             keywordless: spec.keywordless,
             pattern,
-            max_match_len: max_match_len.min(MAX_WINDOW),
-            keyword_prefixed,
-            group_names: group_names.into_boxed_slice(),
-            secret_groups: secret_groups.into_boxed_slice(),
+            declared_max_len: spec.max_len,
+            facts: OnceLock::new(),
             min_entropy: spec.min_entropy,
             checksum: spec.checksum,
             generic: spec.generic,
@@ -212,8 +187,60 @@ impl Signature {
             examples: spec.examples.into_iter().map(Example::from).collect(),
             negative_examples: spec.negative_examples,
             location,
+            pattern_location,
             regex: OnceLock::new(),
         })
+    }
+
+    /// What the pattern's syntax tree says, worked out on first use: parsing and analysing
+    /// hundreds of patterns is most of start-up, and a hook run triggers only a few. Built-in
+    /// patterns are proven by `rules check` (run by the test suite); extra files are checked
+    /// eagerly at load time by [`super::RuleSetBuilder`].
+    fn facts(&self) -> &Result<PatternFacts, Vec<Problem>> {
+        self.facts.get_or_init(|| self.analyse())
+    }
+
+    fn analyse(&self) -> Result<PatternFacts, Vec<Problem>> {
+        let problem = |message: String| {
+            vec![Problem {
+                location: self.pattern_location.clone(),
+                signature: Some(self.id.clone()),
+                field: Some("pattern"),
+                message,
+            }]
+        };
+        let hir = analysis::parse(&self.pattern).map_err(problem)?;
+        let max_match_len = match (hir.properties().maximum_len(), self.declared_max_len) {
+            (_, Some(declared)) => declared,
+            (Some(bound), None) => bound,
+            (None, None) => return Err(problem(
+                "can match unboundedly long text: bound its repetitions (e.g. `\\s{0,8}` instead of `\\s*`) or set `max_len`".into(),
+            )),
+        };
+        let keywords = Keywords {
+            literals: &self.keywords,
+            ignore_case: self.keywords_ignore_case,
+        };
+        let keyword_prefixed =
+            !self.keywordless && analysis::keywords_start_every_match(&hir, keywords);
+        let group_names = capture_names(&hir);
+        let secret_groups = group_names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.as_deref() == Some("secret"))
+            .map(|(group, _)| group)
+            .collect();
+        Ok(PatternFacts {
+            max_match_len: max_match_len.min(MAX_WINDOW),
+            keyword_prefixed,
+            group_names: group_names.into_boxed_slice(),
+            secret_groups,
+        })
+    }
+
+    /// Problems with the pattern itself (syntax, unbounded length), found by analysing it.
+    pub fn pattern_problems(&self) -> Vec<Problem> {
+        self.facts().as_ref().err().cloned().unwrap_or_default()
     }
 
     /// Stable identifier.
@@ -255,23 +282,23 @@ impl Signature {
     /// The longest text a match can span, in bytes: the engine searches this far on either
     /// side of a keyword hit.
     pub fn max_match_len(&self) -> usize {
-        self.max_match_len
+        self.facts().as_ref().map_or(0, |f| f.max_match_len)
     }
     /// Whether every match begins with one of the keywords, so the engine can search anchored
     /// at each keyword hit instead of around it.
     pub fn is_keyword_prefixed(&self) -> bool {
-        self.keyword_prefixed
+        self.facts().as_ref().is_ok_and(|f| f.keyword_prefixed)
     }
     /// Group numbers of the `secret` groups; empty when the whole match is the secret. A
     /// pattern whose alternatives each capture the secret names them `secret`, `secret_2`, ...:
     /// the first one taking part in a match holds the secret.
     pub fn secret_groups(&self) -> &[usize] {
-        &self.secret_groups
+        self.facts().as_ref().map_or(&[], |f| &f.secret_groups)
     }
     /// Capture group names by group number (0 is the whole match and has none). A numbered
     /// name (`name_2`) is reported under its base name (`name`).
     pub fn group_names(&self) -> &[Option<Arc<str>>] {
-        &self.group_names
+        self.facts().as_ref().map_or(&[], |f| &f.group_names)
     }
     /// Minimum Shannon entropy of the secret, in bits per byte.
     pub fn min_entropy(&self) -> Option<f64> {
