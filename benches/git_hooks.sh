@@ -31,11 +31,21 @@ say() { printf '>> %s\n' "$*" >&2; }
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
 (cd "$ROOT" && cargo build -q --release)
 
-if [ ! -f "$REPO/.git/keysift-bench-complete" ]; then
+if [ ! -f "$REPO/.git/keysift-bench-complete" ] || [ "$(git -C "$REPO" ls-files | wc -l)" -lt "$FILES" ]; then
   say "building a $FILES-file repository in $REPO"
   rm -rf "$REPO" && mkdir -p "$REPO"
-  (cd "$HOME/.cargo/registry/src" && find . -type f -size -200k | sort | head -n "$FILES" |
-    tar -cf - -T - ) | tar -xf - -C "$REPO"
+  # Real files: the crates keysift builds with, then Python's standard library, C headers and
+  # /usr/share, up to FILES.
+  local_sources=("$HOME/.cargo/registry/src" /usr/lib/python3* /usr/include /usr/share)
+  remaining=$FILES
+  for src in "${local_sources[@]}"; do
+    [ "$remaining" -gt 0 ] && [ -d "$src" ] || continue
+    dest="$REPO/$(basename "$src")"
+    mkdir -p "$dest"
+    (cd "$src" && find . -type f -size -200k ! -name '*.pyc' 2>/dev/null | sort | head -n "$remaining" |
+      tar -cf - -T - 2>/dev/null) | tar -xf - -C "$dest"
+    remaining=$((FILES - $(find "$REPO" -type f | wc -l)))
+  done
   git -C "$REPO" init -q -b main
   git -C "$REPO" add -A -f
   git -C "$REPO" -c user.name=bench -c user.email=bench@example.invalid commit -q -m "import"
@@ -60,10 +70,10 @@ hyperfine -N --warmup 3 --runs "$RUNS" --style basic \
   "$KEYSIFT git --staged --quiet" \
   "git diff --cached --quiet" \
   "$KEYSIFT stdin --quiet" \
-  --input /dev/null --export-json "$BENCH_HOME/work/hooks-staged.json" -i
+  --export-json "$BENCH_HOME/work/hooks-staged.json" -i
 
 git -c user.name=bench -c user.email=bench@example.invalid commit -q -m "typical change"
 hyperfine -N --warmup 3 --runs "$RUNS" --style basic \
   "$KEYSIFT git --range HEAD~1..HEAD --quiet" \
-  --input /dev/null --export-json "$BENCH_HOME/work/hooks-range.json" -i
+  --export-json "$BENCH_HOME/work/hooks-range.json" -i
 git reset -q --hard HEAD~1

@@ -42,6 +42,13 @@ pub fn commit_info(
 }
 pub use origin::{short, CommitInfo, GitOrigin};
 
+/// Per-thread cache of decompressed pack entries (delta bases). Each blob in a packed history
+/// is usually a delta against another version of the same file; without a cache, every blob
+/// re-inflates its whole delta chain.
+/// 32 MiB measured as fast as 64 or 256 on a 300-version history (benches/git_history.sh), with
+/// less memory.
+const PACK_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// Object ids as gitoxide spells them.
 pub type ObjectId = gix::ObjectId;
 
@@ -104,8 +111,14 @@ impl Repository {
     /// A handle for the calling thread.
     pub fn local(&self) -> gix::Repository {
         let mut repo = self.shared.to_thread_local();
-        // Blobs are read once each: a small delta-base cache is what helps, not an object cache.
+        // Blobs are read once each, so an object cache would only hold dead weight; what pays
+        // is caching the delta bases that many blobs of a pack share (see PACK_CACHE_BYTES).
         repo.object_cache_size(0);
+        repo.objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                PACK_CACHE_BYTES,
+            ))
+        });
         repo
     }
 
