@@ -26,10 +26,9 @@ use crate::{
             attribute::attribute,
             cache::{Loaded as CacheLoaded, ScanCache},
             changes::{self, Change, Changes, ChangesError},
-            commit_info, history, read_blob, GitBlob, GitBlobs, GitOrigin, ObjectError,
-            ObjectId as Id, Repository,
+            commit_info, history, read_blob, GitBlob, GitBlobs, GitOrigin, ObjectError, Repository,
         },
-        Origin, ReadLimits, SourceError,
+        Origin, ReadLimits, Source, SourceError,
     },
 };
 
@@ -49,9 +48,9 @@ pub enum GitMode {
     /// What the commits reachable from `tips` and not from `hidden` introduce (a push).
     Commits {
         /// Where the walk starts.
-        tips: Vec<Id>,
+        tips: Vec<ObjectId>,
         /// Commits the other side already has.
-        hidden: Vec<Id>,
+        hidden: Vec<ObjectId>,
     },
 }
 
@@ -109,70 +108,10 @@ pub fn scan_repository(
     let ignore = KeysiftIgnore::load(repo.work_dir());
 
     // 1. What to scan.
-    let (blobs, listing_errors, plan) = match &options.mode {
-        GitMode::History {
-            include_unreachable,
-        } => {
-            let walked = history::walk(&local, *include_unreachable);
-            report.commits = walked.commits.len();
-            if walked.commits.is_empty() && walked.loose_roots.is_empty() {
-                report
-                    .notes
-                    .push("no commits: nothing in history to scan".into());
-            }
-            if !walked.submodules.is_empty() {
-                report.notes.push(format!(
-                    "submodules are not entered (scan them as repositories of their own): {}",
-                    walked.submodules.join(", ")
-                ));
-            }
-            let errors = walked.errors.clone();
-            (
-                walked.blobs.clone(),
-                errors,
-                Plan::History(Box::new(walked)),
-            )
-        }
-        GitMode::Staged | GitMode::Range(_) | GitMode::Commits { .. } => {
-            let listed = match &options.mode {
-                GitMode::Staged => changes::staged(&local)?,
-                GitMode::Range(spec) => changes::range(&local, spec)?,
-                GitMode::Commits { tips, hidden } => {
-                    changes::commits_changes(&local, tips, hidden)?
-                }
-                GitMode::History { .. } => unreachable!("handled above"),
-            };
-            report.commits = listed.commits;
-            if listed.conflicts > 0 {
-                report.notes.push(format!(
-                    "{} conflicted index entr{} not scanned until resolved",
-                    listed.conflicts,
-                    if listed.conflicts == 1 { "y" } else { "ies" }
-                ));
-            }
-            let Changes {
-                changes, errors, ..
-            } = listed;
-            let changes: Vec<Change> = changes
-                .into_iter()
-                .filter(|c| !ignore.ignores(&c.path))
-                .collect();
-            let mut seen = HashSet::new();
-            let blobs = changes
-                .iter()
-                .filter(|c| seen.insert(c.blob))
-                .map(|c| GitBlob {
-                    id: c.blob,
-                    path: Some(c.path.clone()),
-                })
-                .collect();
-            (blobs, errors, Plan::Changes(changes))
-        }
-    };
+    let mut listing = list_blobs(&local, &options.mode, &ignore, &mut report)?;
 
     // 2. Skip what an earlier incremental scan found clean.
     let mut cache = None;
-    let mut blobs = blobs;
     if options.incremental {
         let dir = options
             .cache_dir
@@ -185,22 +124,21 @@ pub fn scan_repository(
                 "incremental cache discarded, scanning everything: {why}"
             ));
         }
-        let before = blobs.len();
-        blobs.retain(|b| !opened.contains(&b.id));
-        report.summary.already_scanned = (before - blobs.len()) as u64;
+        let before = listing.blobs.len();
+        listing.blobs.retain(|b| !opened.contains(&b.id));
+        report.summary.already_scanned = (before - listing.blobs.len()) as u64;
         cache = Some(opened);
     }
 
-    // 3. Scan each unique blob once, collecting findings by blob.
-    let errors: Vec<SourceError> = listing_errors
+    // 3. Scan each unique blob once, collecting findings by blob; errors go out at once.
+    let errors: Vec<SourceError> = listing
+        .errors
         .iter()
         .map(|e| GitBlobs::object_error(&repo, e))
         .collect();
-    let scanned: Vec<Id> = blobs.iter().map(|b| b.id).collect();
-    let source = GitBlobs::new(repo.clone(), blobs, options.limits, errors);
-    let mut by_blob: HashMap<String, Vec<Arc<BlobFinding>>> = HashMap::new();
+    let source = GitBlobs::new(repo.clone(), listing.blobs, options.limits, errors);
+    let mut by_blob: FindingsByBlob = HashMap::new();
     let mut stopped = false;
-    let already_scanned = report.summary.already_scanned;
     let mut summary = run(&source, scanner, options.run, |event| match event {
         Event::Findings(found) => {
             for finding in found {
@@ -214,12 +152,11 @@ pub fn scan_repository(
             true
         }
         Event::Error(_) => {
-            let go = on_event(event);
-            stopped |= !go;
-            go
+            stopped = stopped || !on_event(event);
+            !stopped
         }
     });
-    summary.already_scanned = already_scanned;
+    summary.already_scanned = report.summary.already_scanned;
     if source.lfs_pointers() > 0 {
         report.notes.push(format!(
             "{} Git LFS pointer file(s) scanned as pointers: the files' content lives on the LFS server and was not scanned",
@@ -227,37 +164,29 @@ pub fn scan_repository(
         ));
     }
 
-    // 4. Attribute findings and emit them.
-    let (mut findings, late_errors) = match plan {
-        Plan::History(walked) => history_findings(&local, &walked, &by_blob),
+    // 4. Place the findings (attribution, added lines) and emit them.
+    let (mut findings, late_errors) = match listing.plan {
+        Plan::History(walked) => history_findings(&local, &walked, source.items(), &by_blob),
         Plan::Changes(changes) => change_findings(&local, &changes, &by_blob),
     };
     for error in late_errors {
-        let error = GitBlobs::object_error(&repo, &error);
         summary.errors += 1;
-        stopped = stopped || !on_event(&Event::Error(error));
+        stopped = stopped || !on_event(&Event::Error(GitBlobs::object_error(&repo, &error)));
     }
     findings.retain(|f| !ignore.ignores(&f.origin.location_key()));
-    findings.sort_by(|a, b| {
-        (a.origin.location_key(), a.found.line, a.found.column).cmp(&(
-            b.origin.location_key(),
-            b.found.line,
-            b.found.column,
-        ))
-    });
+    findings.sort_by_cached_key(|f| (f.origin.location_key(), f.found.line, f.found.column));
     summary.findings = findings.len() as u64;
     for group in group_by_origin(findings) {
-        if stopped || !on_event(&Event::Findings(group)) {
-            stopped = true;
-        }
+        stopped = stopped || !on_event(&Event::Findings(group));
     }
 
-    // 5. Remember the blobs scanned clean.
-    if let Some(mut cache) = cache {
+    // 5. Remember the blobs scanned clean, unless the scan was cut short (then some blobs
+    //    were never scanned and must not be recorded).
+    if let Some(mut cache) = cache.filter(|_| !stopped) {
         let failed = source.failed();
-        for id in scanned {
-            if !failed.contains(&id) && !by_blob.contains_key(&id.to_string()) {
-                cache.insert(id);
+        for blob in source.items() {
+            if !failed.contains(&blob.id) && !by_blob.contains_key(&blob.id.to_string()) {
+                cache.insert(blob.id);
             }
         }
         if let Err(e) = cache.save() {
@@ -271,6 +200,84 @@ pub fn scan_repository(
     Ok(report)
 }
 
+/// Findings of each blob (by hex id), before they are placed.
+type FindingsByBlob = HashMap<String, Vec<Arc<BlobFinding>>>;
+
+/// What a mode asks to scan.
+struct Listing {
+    /// Unique blobs.
+    blobs: Vec<GitBlob>,
+    /// Objects that could not be read while listing.
+    errors: Vec<ObjectError>,
+    /// How to place findings afterwards.
+    plan: Plan,
+}
+
+/// Lists the blobs `mode` asks for, adding notes about the repository to `report`.
+fn list_blobs(
+    repo: &gix::Repository,
+    mode: &GitMode,
+    ignore: &KeysiftIgnore,
+    report: &mut GitScanReport,
+) -> Result<Listing, GitScanError> {
+    let listed = match mode {
+        GitMode::History {
+            include_unreachable,
+        } => {
+            let mut walked = history::walk(repo, *include_unreachable);
+            report.commits = walked.commits.len();
+            if walked.commits.is_empty() && walked.loose_roots.is_empty() {
+                report
+                    .notes
+                    .push("no commits: nothing in history to scan".into());
+            }
+            if !walked.submodules.is_empty() {
+                report.notes.push(format!(
+                    "submodules are not entered (scan them as repositories of their own): {}",
+                    walked.submodules.join(", ")
+                ));
+            }
+            return Ok(Listing {
+                blobs: std::mem::take(&mut walked.blobs),
+                errors: std::mem::take(&mut walked.errors),
+                plan: Plan::History(Box::new(walked)),
+            });
+        }
+        GitMode::Staged => changes::staged(repo)?,
+        GitMode::Range(spec) => changes::range(repo, spec)?,
+        GitMode::Commits { tips, hidden } => changes::commits_changes(repo, tips, hidden)?,
+    };
+    report.commits = listed.commits;
+    if listed.conflicts > 0 {
+        report.notes.push(format!(
+            "{} conflicted index entr{} not scanned until resolved",
+            listed.conflicts,
+            if listed.conflicts == 1 { "y" } else { "ies" }
+        ));
+    }
+    let Changes {
+        changes, errors, ..
+    } = listed;
+    let changes: Vec<Change> = changes
+        .into_iter()
+        .filter(|c| !ignore.ignores(&c.path))
+        .collect();
+    let mut seen = HashSet::new();
+    let blobs = changes
+        .iter()
+        .filter(|c| seen.insert(c.blob))
+        .map(|c| GitBlob {
+            id: c.blob,
+            path: Some(c.path.clone()),
+        })
+        .collect();
+    Ok(Listing {
+        blobs,
+        errors,
+        plan: Plan::Changes(changes),
+    })
+}
+
 /// How findings will be placed once the scan is done.
 enum Plan {
     History(Box<history::History>),
@@ -281,16 +288,15 @@ enum Plan {
 fn history_findings(
     repo: &gix::Repository,
     walked: &history::History,
-    by_blob: &HashMap<String, Vec<Arc<BlobFinding>>>,
+    scanned: &[GitBlob],
+    by_blob: &FindingsByBlob,
 ) -> (Vec<Finding>, Vec<ObjectError>) {
-    let path_hint: HashMap<String, Option<String>> = walked
-        .blobs
+    let path_hint: HashMap<String, Option<String>> = scanned
         .iter()
         .filter(|b| by_blob.contains_key(&b.id.to_string()))
         .map(|b| (b.id.to_string(), b.path.clone()))
         .collect();
-    let targets: Vec<ObjectId> = walked
-        .blobs
+    let targets: Vec<ObjectId> = scanned
         .iter()
         .map(|b| b.id)
         .filter(|id| by_blob.contains_key(&id.to_string()))
@@ -327,7 +333,7 @@ fn history_findings(
 fn change_findings(
     repo: &gix::Repository,
     changes: &[Change],
-    by_blob: &HashMap<String, Vec<Arc<BlobFinding>>>,
+    by_blob: &FindingsByBlob,
 ) -> (Vec<Finding>, Vec<ObjectError>) {
     let mut findings = Vec::new();
     let mut errors = Vec::new();

@@ -18,7 +18,7 @@ use super::{
     GitOrigin, Repository,
 };
 use crate::sources::{
-    read::text_in_memory, BlobId, Loaded, Origin, ReadLimits, Source, SourceError, SourceErrorKind,
+    read::text_in_memory, Loaded, Origin, ReadLimits, Source, SourceError, SourceErrorKind,
 };
 
 /// A blob to scan: its id and a path it had, if known.
@@ -143,9 +143,9 @@ impl Source for GitBlobs {
         if !text_in_memory(buf) {
             return Ok(Loaded::Binary);
         }
-        let id = blob_id(&item.id);
+        // Items are unique by construction, so the scan loop need not track them.
         Ok(Loaded::Text {
-            id,
+            id: None,
             may_repeat: false,
         })
     }
@@ -160,10 +160,4 @@ impl Source for GitBlobs {
     fn enumeration_errors(&self) -> &[SourceError] {
         &self.errors
     }
-}
-
-/// The scan's content id of a git object id (the same bytes, for SHA-1 repositories).
-fn blob_id(id: &ObjectId) -> Option<BlobId> {
-    let bytes: [u8; 20] = id.as_bytes().try_into().ok()?;
-    Some(BlobId::from_bytes(bytes))
 }
