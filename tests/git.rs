@@ -734,3 +734,59 @@ fn sha256_repositories_are_scanned() {
     assert_eq!(scan.places(), vec![("a.env".into(), 1, commit)]);
     assert!(scan.run.stderr.contains("sha256"), "{}", scan.run.stderr);
 }
+
+#[test]
+fn packed_histories_read_whole_packs_and_find_what_loose_objects_give() {
+    let repo = Repo::new();
+    // Enough blobs that whole packs are read in delta-tree order, then versions of one file
+    // that `git gc` stores as deltas.
+    let files: Vec<(String, String)> = (0..300)
+        .map(|i| {
+            (
+                format!("src/f{i}.txt"),
+                format!("line {i} of a plain file\n").repeat(30),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    repo.commit(&refs, "many files");
+    let base = "config value = 1\n".repeat(200);
+    let added = repo.commit(
+        &[("app/config.txt", &format!("{base}token = {GITHUB_TOKEN}\n"))],
+        "add token",
+    );
+    repo.commit(&[("app/config.txt", &base)], "remove token");
+
+    let loose = repo.scan(&[]);
+    repo.git(&["gc", "-q", "--aggressive"]);
+    assert!(
+        fs::read_dir(repo.path().join(".git/objects/pack"))
+            .unwrap()
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "pack")),
+        "objects are packed"
+    );
+    let packed = repo.scan(&[]);
+    assert_eq!(packed.places(), loose.places());
+    assert_eq!(packed.places(), vec![("app/config.txt".into(), 201, added)]);
+    assert_eq!(
+        packed.summary("blobs_scanned"),
+        loose.summary("blobs_scanned")
+    );
+    assert_eq!(
+        packed.summary("bytes_scanned"),
+        loose.summary("bytes_scanned")
+    );
+
+    // Incremental scans record what the pack walk scanned.
+    repo.scan(&["--incremental"]);
+    let again = repo.scan(&["--incremental"]);
+    assert_eq!(
+        again.summary("blobs_scanned"),
+        1,
+        "only the blob with a finding"
+    );
+}

@@ -18,7 +18,7 @@ use std::{
 
 use gix::ObjectId;
 
-use super::{run, Event, RunOptions, Scanner, Summary};
+use super::{run, Event, RunOptions, ScanScratch, Scanner, Summary};
 use crate::{
     findings::{BlobFinding, Finding},
     sources::{
@@ -26,9 +26,10 @@ use crate::{
             attribute::attribute,
             cache::{Loaded as CacheLoaded, ScanCache},
             changes::{self, Change, Changes, ChangesError},
-            commit_info, history, read_blob, GitBlob, GitBlobs, GitOrigin, ObjectError, Repository,
+            commit_info, history, pack_walk, read_blob, GitBlob, GitBlobs, GitOrigin, ObjectError,
+            Repository,
         },
-        Origin, ReadLimits, Source, SourceError,
+        text_in_memory, Origin, ReadLimits, Source, SourceError, SourceErrorKind,
     },
 };
 
@@ -100,6 +101,7 @@ pub fn scan_repository(
     options: &GitScanOptions,
     mut on_event: impl FnMut(&Event) -> bool,
 ) -> Result<GitScanReport, GitScanError> {
+    let started = std::time::Instant::now();
     let local = repo.local();
     let mut report = GitScanReport {
         notes: repo.shape_notes(),
@@ -131,14 +133,31 @@ pub fn scan_repository(
     }
 
     // 3. Scan each unique blob once, collecting findings by blob; errors go out at once.
+    //    A history scan that wants most of the packed objects reads whole packs in delta-tree
+    //    order first; the per-blob path then handles what that did not reach.
+    let mut by_blob: FindingsByBlob = HashMap::new();
+    let mut stopped = false;
+    let mut packed = PackedScan::default();
+    if matches!(listing.plan, Plan::History(_))
+        && listing.blobs.len() * 4 >= pack_walk::packed_object_count(&local)
+        && listing.blobs.len() >= MIN_BLOBS_FOR_PACK_WALK
+    {
+        packed = scan_packs(&local, &listing.blobs, scanner, options);
+        listing.blobs.retain(|b| !packed.visited.contains(&b.id));
+        for (id, found) in std::mem::take(&mut packed.findings) {
+            by_blob.insert(id.to_string(), found);
+        }
+        report.notes.append(&mut packed.notes);
+        for error in std::mem::take(&mut packed.errors) {
+            stopped = stopped || !on_event(&Event::Error(error));
+        }
+    }
     let errors: Vec<SourceError> = listing
         .errors
         .iter()
         .map(|e| GitBlobs::object_error(&repo, e))
         .collect();
     let source = GitBlobs::new(repo.clone(), listing.blobs, options.limits, errors);
-    let mut by_blob: FindingsByBlob = HashMap::new();
-    let mut stopped = false;
     let mut summary = run(&source, scanner, options.run, |event| match event {
         Event::Findings(found) => {
             for finding in found {
@@ -157,16 +176,28 @@ pub fn scan_repository(
         }
     });
     summary.already_scanned = report.summary.already_scanned;
-    if source.lfs_pointers() > 0 {
+    summary.blobs_scanned += packed.blobs;
+    summary.bytes_scanned += packed.bytes;
+    summary.binary_skipped += packed.binary;
+    summary.errors += packed.error_count;
+    let lfs_pointers = source.lfs_pointers() + packed.lfs_pointers;
+    if lfs_pointers > 0 {
         report.notes.push(format!(
-            "{} Git LFS pointer file(s) scanned as pointers: the files' content lives on the LFS server and was not scanned",
-            source.lfs_pointers()
+            "{lfs_pointers} Git LFS pointer file(s) scanned as pointers: the files' content lives on the LFS server and was not scanned"
         ));
     }
 
     // 4. Place the findings (attribution, added lines) and emit them.
     let (mut findings, late_errors) = match listing.plan {
-        Plan::History(walked) => history_findings(&local, &walked, source.items(), &by_blob),
+        Plan::History(walked) => {
+            let scanned: Vec<GitBlob> = source
+                .items()
+                .iter()
+                .cloned()
+                .chain(packed.visited_blobs)
+                .collect();
+            history_findings(&local, &walked, &scanned, &by_blob)
+        }
         Plan::Changes(changes) => change_findings(&local, &changes, &by_blob),
     };
     for error in late_errors {
@@ -184,9 +215,13 @@ pub fn scan_repository(
     //    were never scanned and must not be recorded).
     if let Some(mut cache) = cache.filter(|_| !stopped) {
         let failed = source.failed();
-        for blob in source.items() {
-            if !failed.contains(&blob.id) && !by_blob.contains_key(&blob.id.to_string()) {
-                cache.insert(blob.id);
+        let scanned = source.items().iter().map(|b| b.id);
+        for id in scanned.chain(packed.visited.iter().copied()) {
+            if !failed.contains(&id)
+                && !packed.failed.contains(&id)
+                && !by_blob.contains_key(&id.to_string())
+            {
+                cache.insert(id);
             }
         }
         if let Err(e) = cache.save() {
@@ -196,8 +231,154 @@ pub fn scan_repository(
             ));
         }
     }
+    summary.elapsed = started.elapsed();
     report.summary = summary;
     Ok(report)
+}
+
+/// Below this many blobs, walking whole packs costs more than it saves.
+const MIN_BLOBS_FOR_PACK_WALK: usize = 256;
+
+/// What reading whole packs found.
+#[derive(Default)]
+struct PackedScan {
+    /// Blobs visited (scanned, skipped as binary or refused), by id.
+    visited: HashSet<ObjectId>,
+    /// The same, with their paths, for attribution.
+    visited_blobs: Vec<GitBlob>,
+    /// Blobs that could not be scanned (too large, engine failure).
+    failed: HashSet<ObjectId>,
+    findings: HashMap<ObjectId, Vec<Arc<BlobFinding>>>,
+    errors: Vec<SourceError>,
+    error_count: u64,
+    blobs: u64,
+    bytes: u64,
+    binary: u64,
+    lfs_pointers: u64,
+    notes: Vec<String>,
+}
+
+/// Per-thread state of the pack walk's visitor. Cloning gives a fresh one: the walk clones the
+/// visitor for each of its threads.
+struct VisitorState<'a> {
+    scanner: &'a Scanner,
+    scratch: Option<ScanScratch>,
+    buf: Vec<u8>,
+}
+
+impl Clone for VisitorState<'_> {
+    fn clone(&self) -> Self {
+        VisitorState {
+            scanner: self.scanner,
+            scratch: None,
+            buf: Vec::new(),
+        }
+    }
+}
+
+/// Scans the wanted blobs as the packs' delta trees are decoded.
+fn scan_packs(
+    repo: &gix::Repository,
+    blobs: &[GitBlob],
+    scanner: &Scanner,
+    options: &GitScanOptions,
+) -> PackedScan {
+    let paths: HashMap<ObjectId, &GitBlob> = blobs.iter().map(|b| (b.id, b)).collect();
+    let wanted: HashSet<ObjectId> = paths.keys().copied().collect();
+    let shared = std::sync::Mutex::new(PackedScan::default());
+    let threads = match options.run.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let mut state = VisitorState {
+        scanner,
+        scratch: None,
+        buf: Vec::new(),
+    };
+    let shared = &shared;
+    let paths = &paths;
+    let visit = move |id: ObjectId, data: &[u8]| {
+        let blob = paths[&id];
+        let outcome = scan_packed_blob(&mut state, blob, data, options.limits);
+        let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
+        shared.visited_blobs.push(blob.clone());
+        match outcome {
+            PackedBlob::Binary => shared.binary += 1,
+            PackedBlob::Scanned { findings, lfs } => {
+                shared.blobs += 1;
+                shared.bytes += data.len() as u64;
+                shared.lfs_pointers += u64::from(lfs);
+                if !findings.is_empty() {
+                    shared.findings.insert(id, findings);
+                }
+            }
+            PackedBlob::Failed(error) => {
+                shared.failed.insert(id);
+                shared.error_count += 1;
+                shared.errors.push(error);
+            }
+        }
+    };
+    let (visited, problems) = pack_walk::for_each_packed_blob(repo, &wanted, threads, visit);
+    let mut scan = std::mem::take(&mut *shared.lock().unwrap_or_else(|e| e.into_inner()));
+    scan.visited = visited;
+    // A pack that could not be walked is not an error yet: its blobs go the per-blob way,
+    // which reports any object it cannot read.
+    scan.notes = problems
+        .into_iter()
+        .map(|p| format!("pack read blob by blob instead: {p}"))
+        .collect();
+    scan
+}
+
+enum PackedBlob {
+    Binary,
+    Scanned {
+        findings: Vec<Arc<BlobFinding>>,
+        lfs: bool,
+    },
+    Failed(SourceError),
+}
+
+fn scan_packed_blob(
+    state: &mut VisitorState<'_>,
+    blob: &GitBlob,
+    data: &[u8],
+    limits: ReadLimits,
+) -> PackedBlob {
+    let input = || match &blob.path {
+        Some(path) => format!("{path} (blob {})", blob.id),
+        None => format!("blob {}", blob.id),
+    };
+    if data.len() as u64 > limits.max_size {
+        return PackedBlob::Failed(SourceError::new(
+            input(),
+            SourceErrorKind::TooLarge,
+            format!(
+                "{} bytes, over the {} byte limit (--max-file-size)",
+                data.len(),
+                limits.max_size
+            ),
+        ));
+    }
+    state.buf.clear();
+    state.buf.extend_from_slice(data);
+    if !text_in_memory(&mut state.buf) {
+        return PackedBlob::Binary;
+    }
+    let scanner = state.scanner;
+    let scratch = state.scratch.get_or_insert_with(|| scanner.new_scratch());
+    match scanner.scan(&state.buf, scratch) {
+        Ok(found) => PackedBlob::Scanned {
+            findings: found.into_iter().map(Arc::new).collect(),
+            lfs: data.starts_with(b"version https://git-lfs.github.com/spec/v1"),
+        },
+        Err(e) => PackedBlob::Failed(SourceError::new(
+            input(),
+            SourceErrorKind::Engine,
+            e.to_string(),
+        )),
+    }
 }
 
 /// Findings of each blob (by hex id), before they are placed.

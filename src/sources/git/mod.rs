@@ -16,6 +16,7 @@ pub mod history;
 mod lines;
 mod objects;
 mod origin;
+pub mod pack_walk;
 
 use std::path::{Path, PathBuf};
 
