@@ -14,14 +14,16 @@ use serde::Serialize;
 
 use super::{
     args::{ListFormat, RulesCommand},
-    scan_cmd::load_rules,
+    scan_cmd::{load_rules, RulesFor},
     Outcome,
 };
 
 /// Runs a `rules` subcommand.
 pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
     match command {
-        RulesCommand::List { format, rules } => list(&load_rules(&rules)?, format),
+        RulesCommand::List { format, rules } => {
+            list(&load_rules(&rules, RulesFor::Inspecting)?, format)
+        }
         RulesCommand::Check { files } => check(&files),
     }
 }
@@ -135,7 +137,7 @@ fn check(files: &[std::path::PathBuf]) -> anyhow::Result<Outcome> {
         writeln!(out, "{summary}")?;
         out.flush()
     };
-    let (outcome, written) = match load_rules(files) {
+    let (outcome, written) = match load_rules(files, RulesFor::Inspecting) {
         Ok(rules) => {
             let rules = Arc::new(rules);
             let problems = lint::check(&rules);

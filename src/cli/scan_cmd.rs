@@ -46,15 +46,24 @@ pub fn stdin(args: ScanArgs) -> anyhow::Result<Outcome> {
 
 /// The scanner `args` ask for.
 pub fn build_scanner(args: &ScanArgs) -> anyhow::Result<Scanner> {
-    let rules = load_rules(&args.rules)?;
+    let rules = load_rules(&args.rules, RulesFor::Scanning)?;
     Ok(Scanner::builder(Arc::new(rules))
         .confidence_floor(args.confidence)
         .build()?)
 }
 
+/// What the signatures are loaded for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesFor {
+    /// A scan: built-ins from the build-time table (fast start-up, no examples).
+    Scanning,
+    /// Listing or checking: everything, from the TOML files.
+    Inspecting,
+}
+
 /// The built-in signatures plus any extra files.
-pub fn load_rules(extra: &[std::path::PathBuf]) -> anyhow::Result<RuleSet> {
-    let mut builder = RuleSet::builder();
+pub fn load_rules(extra: &[std::path::PathBuf], purpose: RulesFor) -> anyhow::Result<RuleSet> {
+    let mut builder = RuleSet::builder().scan_view(purpose == RulesFor::Scanning);
     for path in extra {
         builder = builder.add_path(path)?;
     }

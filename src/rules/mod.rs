@@ -6,11 +6,13 @@
 //! with its file and line. [`crate::lint`] goes further and proves each signature against its own
 //! examples through the real scanner, which is what `keysift rules check` and `cargo test` run.
 //!
-//! Regexes are parsed at load time (cheap: it yields the maximum match length and the capture
-//! names) but compiled only when a signature is first needed, so start-up stays small even with
-//! hundreds of signatures.
+//! Patterns are analysed (maximum match length, capture names, keyword proofs) and compiled only
+//! when a signature is first needed, and scans take the built-in signatures from a table parsed
+//! at build time ([`RuleSetBuilder::scan_view`]), so start-up stays small with hundreds of
+//! signatures.
 
 pub mod analysis;
+mod builtin;
 mod checksum;
 mod error;
 mod ruleset;

@@ -75,6 +75,40 @@ pub(crate) fn syntax_config() -> regex_automata::util::syntax::Config {
 }
 
 impl Signature {
+    /// A built-in signature from the build-time scan view: already proven by `rules check`,
+    /// so not validated again. Examples, references and description are left out (scans do
+    /// not use them).
+    pub(crate) fn from_builtin(b: &super::builtin::BuiltinSignature, file: &Arc<str>) -> Self {
+        let at = |line| SourceLocation {
+            file: file.clone(),
+            line,
+        };
+        Signature {
+            id: b.id.to_string(),
+            name: b.name.to_string(),
+            provider: b.provider.to_string(),
+            category: b.category.to_string(),
+            confidence: b.confidence,
+            keywords: b.keywords.iter().map(|k| k.to_string()).collect(),
+            keywords_ignore_case: b.keywords_ignore_case,
+            keywordless: b.keywordless,
+            pattern: b.pattern.to_string(),
+            declared_max_len: b.max_len,
+            facts: OnceLock::new(),
+            min_entropy: b.min_entropy,
+            checksum: b.checksum,
+            generic: b.generic,
+            reject_placeholders: b.reject_placeholders,
+            description: None,
+            references: Vec::new(),
+            examples: Vec::new(),
+            negative_examples: Vec::new(),
+            location: at(b.line),
+            pattern_location: at(b.pattern_line),
+            regex: OnceLock::new(),
+        }
+    }
+
     /// Validates a spec read from `file`.
     pub(crate) fn from_spec(
         spec: SignatureSpec,
