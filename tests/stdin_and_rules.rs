@@ -152,3 +152,50 @@ fn version_names_the_engines() {
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains("engines: portable"), "{}", out.stdout);
 }
+
+#[test]
+fn rules_list_filters_and_rules_stats_count() {
+    let listed = run(&[
+        "rules",
+        "list",
+        "--format",
+        "json",
+        "--provider",
+        "github",
+        "--confidence",
+        "high",
+    ]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&listed.stdout).unwrap();
+    assert!(list.len() >= 5, "every GitHub token kind: {}", list.len());
+    assert!(list
+        .iter()
+        .all(|s| s["provider"] == "GitHub" && s["confidence"] == "high"));
+
+    let by_category = run(&[
+        "rules",
+        "list",
+        "--format",
+        "json",
+        "--category",
+        "private-key",
+    ]);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&by_category.stdout).unwrap();
+    assert!(!list.is_empty() && list.iter().all(|s| s["category"] == "private-key"));
+    assert_eq!(run(&["rules", "list", "--category", "no-such"]).code, 2);
+
+    let stats = run(&["rules", "stats", "--format", "json"]);
+    assert_eq!(stats.code, 0, "{}", stats.stderr);
+    let stats: serde_json::Value = serde_json::from_str(&stats.stdout).unwrap();
+    let total: u64 = stats["categories"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["signatures"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, stats["signatures"].as_u64().unwrap());
+    assert!(stats["signatures"].as_u64().unwrap() >= 900);
+    assert!(stats["providers"].as_u64().unwrap() >= 400);
+    let human = run(&["rules", "stats"]);
+    assert!(human.stdout.contains("CATEGORY") && human.stdout.contains("with verification"));
+}

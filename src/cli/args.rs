@@ -160,6 +160,24 @@ pub enum RulesCommand {
         /// Extra signature files or directories to include.
         #[arg(long = "rules", value_name = "PATH")]
         rules: Vec<PathBuf>,
+        /// Only signatures of this provider (case-insensitive).
+        #[arg(long, value_name = "NAME")]
+        provider: Option<String>,
+        /// Only signatures of this category.
+        #[arg(long, value_name = "CATEGORY")]
+        category: Option<String>,
+        /// Only signatures of this confidence.
+        #[arg(long, value_name = "LEVEL", value_parser = parse_confidence)]
+        confidence: Option<Confidence>,
+    },
+    /// Count signatures by category and confidence, and say which can be verified.
+    Stats {
+        /// Output format.
+        #[arg(short, long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+        /// Extra signature files or directories to include.
+        #[arg(long = "rules", value_name = "PATH")]
+        rules: Vec<PathBuf>,
     },
     /// Check signatures: they load, compile, match their examples and not their negative examples.
     Check {

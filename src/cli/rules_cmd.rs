@@ -1,14 +1,14 @@
 //! `keysift rules list` and `keysift rules check`.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     io::{self, Write},
     sync::Arc,
 };
 
 use keysift::{
     lint,
-    rules::{RuleSet, RulesError, Signature},
+    rules::{Confidence, RuleSet, RulesError, Signature, CATEGORIES},
 };
 use serde::Serialize;
 
@@ -21,8 +21,22 @@ use super::{
 /// Runs a `rules` subcommand.
 pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
     match command {
-        RulesCommand::List { format, rules } => {
-            list(&load_rules(&rules, RulesFor::Inspecting)?, format)
+        RulesCommand::List {
+            format,
+            rules,
+            provider,
+            category,
+            confidence,
+        } => {
+            let filter = Filter {
+                provider,
+                category,
+                confidence,
+            };
+            list(&load_rules(&rules, RulesFor::Inspecting)?, &filter, format)
+        }
+        RulesCommand::Stats { format, rules } => {
+            stats(&load_rules(&rules, RulesFor::Inspecting)?, format)
         }
         RulesCommand::Check { files } => check(&files),
     }
@@ -70,12 +84,38 @@ impl<'a> From<&'a Signature> for ListedSignature<'a> {
     }
 }
 
-fn list(rules: &RuleSet, format: ListFormat) -> anyhow::Result<Outcome> {
+/// `rules list` filters; unset fields match everything.
+struct Filter {
+    provider: Option<String>,
+    category: Option<String>,
+    confidence: Option<Confidence>,
+}
+
+impl Filter {
+    fn matches(&self, s: &Signature) -> bool {
+        self.provider
+            .as_ref()
+            .is_none_or(|p| s.provider().eq_ignore_ascii_case(p))
+            && self.category.as_ref().is_none_or(|c| s.category() == c)
+            && self.confidence.is_none_or(|c| s.confidence() == c)
+    }
+}
+
+fn list(rules: &RuleSet, filter: &Filter, format: ListFormat) -> anyhow::Result<Outcome> {
+    if let Some(category) = &filter.category {
+        if !CATEGORIES.contains(&category.as_str()) {
+            anyhow::bail!(
+                "unknown category {category:?} (known: {})",
+                CATEGORIES.join(", ")
+            );
+        }
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let listed: Vec<ListedSignature> = rules
         .signatures()
         .iter()
+        .filter(|s| filter.matches(s))
         .map(ListedSignature::from)
         .collect();
     let result = match format {
@@ -120,11 +160,95 @@ fn write_table(out: &mut impl Write, listed: &[ListedSignature]) -> io::Result<(
         )?;
     }
     let providers: BTreeSet<&str> = listed.iter().map(|s| s.provider).collect();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
     writeln!(
         out,
-        "\n{} signatures, {} providers",
+        "\n{} signature{}, {} provider{}",
         listed.len(),
-        providers.len()
+        plural(listed.len()),
+        providers.len(),
+        plural(providers.len())
+    )
+}
+
+/// `rules stats`: counts by category and confidence.
+#[derive(Serialize)]
+struct Stats {
+    signatures: usize,
+    providers: usize,
+    /// Per category: signatures, providers, and signatures per confidence.
+    categories: BTreeMap<String, CategoryStats>,
+    /// Signatures with a verification check (none until verification lands).
+    verifiable: Vec<String>,
+}
+
+#[derive(Serialize, Default)]
+struct CategoryStats {
+    signatures: usize,
+    providers: usize,
+    high: usize,
+    medium: usize,
+    low: usize,
+    #[serde(skip)]
+    provider_names: BTreeSet<String>,
+}
+
+fn stats(rules: &RuleSet, format: ListFormat) -> anyhow::Result<Outcome> {
+    let mut categories: BTreeMap<String, CategoryStats> = BTreeMap::new();
+    let mut providers = BTreeSet::new();
+    for s in rules.signatures() {
+        let entry = categories.entry(s.category().to_string()).or_default();
+        entry.signatures += 1;
+        entry.provider_names.insert(s.provider().to_string());
+        match s.confidence() {
+            Confidence::High => entry.high += 1,
+            Confidence::Medium => entry.medium += 1,
+            Confidence::Low => entry.low += 1,
+        }
+        providers.insert(s.provider());
+    }
+    for entry in categories.values_mut() {
+        entry.providers = entry.provider_names.len();
+    }
+    let stats = Stats {
+        signatures: rules.len(),
+        providers: providers.len(),
+        categories,
+        verifiable: Vec::new(),
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = match format {
+        ListFormat::Json => serde_json::to_writer_pretty(&mut out, &stats)
+            .map_err(io::Error::from)
+            .and_then(|()| writeln!(out)),
+        ListFormat::Human => write_stats(&mut out, &stats),
+    };
+    match result.and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(Outcome::Clean),
+    }
+}
+
+fn write_stats(out: &mut impl Write, stats: &Stats) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:18} {:>10} {:>9} {:>6} {:>6} {:>6}",
+        "CATEGORY", "SIGNATURES", "PROVIDERS", "HIGH", "MEDIUM", "LOW"
+    )?;
+    for (name, c) in &stats.categories {
+        writeln!(
+            out,
+            "{:18} {:>10} {:>9} {:>6} {:>6} {:>6}",
+            name, c.signatures, c.providers, c.high, c.medium, c.low
+        )?;
+    }
+    writeln!(
+        out,
+        "\n{} signatures from {} providers; {} with verification",
+        stats.signatures,
+        stats.providers,
+        stats.verifiable.len()
     )
 }
 
