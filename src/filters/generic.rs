@@ -43,6 +43,10 @@ pub fn assess(name: Option<&[u8]>, value: &[u8]) -> GenericVerdict {
     if let Some(reason) = placeholder_reason(value) {
         return GenericVerdict::Reject(reason);
     }
+    if is_number_literal(value) {
+        // `251658240i32`, `0x7fff_ffffu64`, `1e-9f64`: constants, however random the digits.
+        return GenericVerdict::Reject("a number");
+    }
     if value.starts_with(b"eyJ") && !value.contains(&b'.') {
         // Base64 of a JSON object without a JWT's signature: pagination tokens, state blobs.
         return GenericVerdict::Reject("base64-encoded JSON data");
@@ -190,6 +194,43 @@ fn entropy_floor(len: usize, hex_only: bool) -> Option<f64> {
         .map(|(_, floor)| *floor)
 }
 
+/// A numeric literal as code writes it: decimal, hex, octal or binary digits (with `_`
+/// separators, a fraction or exponent), optionally followed by a type suffix (`i32`, `u64`,
+/// `usize`, `f64`, `L`, `UL`, `n`, ...).
+fn is_number_literal(value: &[u8]) -> bool {
+    const SUFFIXES: &[&[u8]] = &[
+        b"i8", b"i16", b"i32", b"i64", b"i128", b"isize", b"u8", b"u16", b"u32", b"u64", b"u128",
+        b"usize", b"f32", b"f64", b"ull", b"ul", b"ll", b"l", b"u", b"f", b"d", b"m", b"n",
+    ];
+    let lower = value.to_ascii_lowercase();
+    let (digits, radix_hex) = match lower.strip_prefix(b"0x") {
+        Some(rest) => (rest, true),
+        None => (
+            lower
+                .strip_prefix(b"0b")
+                .or_else(|| lower.strip_prefix(b"0o"))
+                .unwrap_or(&lower),
+            false,
+        ),
+    };
+    let is_digit = |b: &u8| {
+        if radix_hex {
+            b.is_ascii_hexdigit() || *b == b'_'
+        } else {
+            b.is_ascii_digit() || matches!(*b, b'_' | b'.' | b'e' | b'-' | b'+')
+        }
+    };
+    let body_end = digits
+        .iter()
+        .position(|b| !is_digit(b))
+        .unwrap_or(digits.len());
+    let (body, suffix) = digits.split_at(body_end);
+    // Hex digits swallow `f` and `d`; a hex literal's suffix must start with `u`, `i` or `l`.
+    !body.is_empty()
+        && body.first().is_some_and(u8::is_ascii_digit)
+        && (suffix.is_empty() || SUFFIXES.contains(&suffix))
+}
+
 fn is_uuid(value: &[u8]) -> bool {
     value.len() == 36
         && value.iter().enumerate().all(|(i, b)| match i {
@@ -263,6 +304,26 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn number_literals_are_not_secrets() {
+        for value in [
+            "251658240i32",
+            "0x7fff_ffffu64",
+            "18446744073709551615u64",
+            "1e-9f64",
+        ] {
+            assert_eq!(
+                verdict("X509CertificateTemplatePrivateKeyFlag", value),
+                GenericVerdict::Reject("a number"),
+                "{value}"
+            );
+        }
+        assert_ne!(
+            verdict("api_key", "9f8e7d6c5b4aZ3Y2X1W0v9u8"),
+            GenericVerdict::Reject("a number")
+        );
     }
 
     #[test]
