@@ -137,3 +137,16 @@ static final long TOKEN_EXPIRY_MILLIS = 86400000L;
 "#;
     assert_eq!(false_positives("consts.rs", fixture), vec![]);
 }
+
+#[test]
+fn documentation_credentials_are_not_medium() {
+    let fixture = r#"
+If you have percent-encoded credentials in a URL (e.g. `https://user:p%40ss@host`), they are decoded.
+  auth: {
+    username: 'janedoe',
+    password: 's00pers3cret'
+  },
+DATABASE_URL=postgres://admin:P@ssw0rd@hostname:5432/app
+"#;
+    assert_eq!(false_positives("README.md", fixture), vec![]);
+}

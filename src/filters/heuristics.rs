@@ -21,6 +21,8 @@ pub struct Heuristics {
     pub file_suffixes: Vec<String>,
     /// Domains reserved for documentation.
     pub documentation_domains: Vec<String>,
+    /// Single-label host names that stand for "a host" in documentation.
+    pub placeholder_hosts: Vec<String>,
     /// Name parts marking settings about a secret.
     pub non_secret_name_parts: Vec<String>,
     /// Names that are secrets despite such a part.

@@ -47,9 +47,14 @@ pub fn placeholder_reason(value: &[u8]) -> Option<&'static str> {
     None
 }
 
-/// Whether `host` is reserved for documentation and examples (`example.com`, `db.test`).
+/// Whether `host` is reserved for documentation and examples (`example.com`, `db.test`), or
+/// is a word standing for a host (`host`, `hostname`).
 pub fn is_documentation_host(host: &[u8]) -> bool {
     let host = String::from_utf8_lossy(host).to_ascii_lowercase();
+    let host = host.split(':').next().unwrap_or_default();
+    if heuristics().placeholder_hosts.iter().any(|h| h == host) {
+        return true;
+    }
     heuristics().documentation_domains.iter().any(|d| {
         host == *d
             || host
@@ -225,6 +230,10 @@ mod tests {
         assert!(!super::is_documentation_host(b"example.company.io"));
         assert!(!super::is_documentation_host(b"latest"));
         assert!(!super::is_documentation_host(b"db.internal"));
+        assert!(super::is_documentation_host(b"host"));
+        assert!(super::is_documentation_host(b"hostname:5432"));
+        assert!(!super::is_documentation_host(b"localhost"));
+        assert!(!super::is_documentation_host(b"hosting.io"));
     }
 
     #[test]

@@ -57,7 +57,27 @@ fn dictionary() -> &'static Dictionary {
 /// Fraction (0..=1) of the letters of `value` that belong to dictionary words, found by
 /// dynamic programming over every segmentation so overlapping choices don't matter.
 pub fn word_coverage(value: &[u8]) -> f64 {
-    let lower: Vec<u8> = value.to_ascii_lowercase();
+    // People write words in leetspeak too: `s00pers3cret`, `P@ssw0rd`.
+    coverage_of(&value.to_ascii_lowercase()).max(coverage_of(&unleet(value)))
+}
+
+/// `P@ssw0rd` → `password`: the digit and symbol stand-ins for letters people use.
+fn unleet(value: &[u8]) -> Vec<u8> {
+    value
+        .iter()
+        .map(|b| match b.to_ascii_lowercase() {
+            b'0' => b'o',
+            b'1' => b'i',
+            b'3' => b'e',
+            b'4' | b'@' => b'a',
+            b'5' | b'$' => b's',
+            b'7' => b't',
+            other => other,
+        })
+        .collect()
+}
+
+fn coverage_of(lower: &[u8]) -> f64 {
     let letters = lower.iter().filter(|b| b.is_ascii_lowercase()).count();
     if letters == 0 {
         return 0.0;
@@ -87,6 +107,8 @@ mod tests {
         assert!(word_coverage(b"SuperSecret2024!") > 0.9);
         assert!(word_coverage(b"changeme") > 0.9);
         assert!(word_coverage(b"hunter_summer") > 0.9);
+        assert!(word_coverage(b"P@ssw0rd") > 0.9);
+        assert!(word_coverage(b"s00pers3cret") >= 0.5);
     }
 
     #[test]
