@@ -4,32 +4,40 @@
 //! then works out where the findings belong, which is the expensive part and so is done only
 //! for blobs that have findings:
 //!
-//! * **history**: the commits that introduced each blob ([`attribute`]);
+//! * **history**: the commits that introduced each blob
+//!   ([`crate::sources::git::attribute`]);
 //! * **staged / range**: the change(s) that brought each blob in, keeping only findings on
 //!   lines those changes added ([`changes::added_lines`]).
 //!
 //! `.keysiftignore` at the top of the work tree is honoured by path, as in `keysift dir`.
 
+mod ignore;
+mod packs;
+mod place;
+
 use std::{
     collections::{HashMap, HashSet},
-    path::{Path, PathBuf},
+    path::PathBuf,
     sync::Arc,
 };
 
 use gix::ObjectId;
 
-use super::{run, Event, RunOptions, ScanScratch, Scanner, Summary};
+use self::{
+    ignore::KeysiftIgnore,
+    packs::{scan_packs, PackedScan, MIN_BLOBS_FOR_PACK_WALK},
+    place::{change_findings, group_by_origin, history_findings, Plan},
+};
+use super::{run, Event, RunOptions, Scanner, Summary};
 use crate::{
-    findings::{BlobFinding, Finding},
+    findings::BlobFinding,
     sources::{
         git::{
-            attribute::attribute,
             cache::{Loaded as CacheLoaded, ScanCache},
             changes::{self, Change, Changes, ChangesError},
-            commit_info, history, pack_walk, read_blob, GitBlob, GitBlobs, GitOrigin, ObjectError,
-            Repository,
+            history, pack_walk, GitBlob, GitBlobs, ObjectError, Repository,
         },
-        text_in_memory, Origin, ReadLimits, Source, SourceError, SourceErrorKind,
+        ReadLimits, Source, SourceError,
     },
 };
 
@@ -236,151 +244,6 @@ pub fn scan_repository(
     Ok(report)
 }
 
-/// Below this many blobs, walking whole packs costs more than it saves.
-const MIN_BLOBS_FOR_PACK_WALK: usize = 256;
-
-/// What reading whole packs found.
-#[derive(Default)]
-struct PackedScan {
-    /// Blobs visited (scanned, skipped as binary or refused), by id.
-    visited: HashSet<ObjectId>,
-    /// The same, with their paths, for attribution.
-    visited_blobs: Vec<GitBlob>,
-    /// Blobs that could not be scanned (too large, engine failure).
-    failed: HashSet<ObjectId>,
-    findings: HashMap<ObjectId, Vec<Arc<BlobFinding>>>,
-    errors: Vec<SourceError>,
-    error_count: u64,
-    blobs: u64,
-    bytes: u64,
-    binary: u64,
-    lfs_pointers: u64,
-    notes: Vec<String>,
-}
-
-/// Per-thread state of the pack walk's visitor. Cloning gives a fresh one: the walk clones the
-/// visitor for each of its threads.
-struct VisitorState<'a> {
-    scanner: &'a Scanner,
-    scratch: Option<ScanScratch>,
-    buf: Vec<u8>,
-}
-
-impl Clone for VisitorState<'_> {
-    fn clone(&self) -> Self {
-        VisitorState {
-            scanner: self.scanner,
-            scratch: None,
-            buf: Vec::new(),
-        }
-    }
-}
-
-/// Scans the wanted blobs as the packs' delta trees are decoded.
-fn scan_packs(
-    repo: &gix::Repository,
-    blobs: &[GitBlob],
-    scanner: &Scanner,
-    options: &GitScanOptions,
-) -> PackedScan {
-    let paths: HashMap<ObjectId, &GitBlob> = blobs.iter().map(|b| (b.id, b)).collect();
-    let wanted: HashSet<ObjectId> = paths.keys().copied().collect();
-    let shared = std::sync::Mutex::new(PackedScan::default());
-    let threads = match options.run.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
-    let mut state = VisitorState {
-        scanner,
-        scratch: None,
-        buf: Vec::new(),
-    };
-    let shared = &shared;
-    let paths = &paths;
-    let visit = move |id: ObjectId, data: &[u8]| {
-        let blob = paths[&id];
-        let outcome = scan_packed_blob(&mut state, blob, data, options.limits);
-        let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
-        shared.visited_blobs.push(blob.clone());
-        match outcome {
-            PackedBlob::Binary => shared.binary += 1,
-            PackedBlob::Scanned { findings, lfs } => {
-                shared.blobs += 1;
-                shared.bytes += data.len() as u64;
-                shared.lfs_pointers += u64::from(lfs);
-                if !findings.is_empty() {
-                    shared.findings.insert(id, findings);
-                }
-            }
-            PackedBlob::Failed(error) => {
-                shared.failed.insert(id);
-                shared.error_count += 1;
-                shared.errors.push(error);
-            }
-        }
-    };
-    let (visited, problems) = pack_walk::for_each_packed_blob(repo, &wanted, threads, visit);
-    let mut scan = std::mem::take(&mut *shared.lock().unwrap_or_else(|e| e.into_inner()));
-    scan.visited = visited;
-    // A pack that could not be walked is not an error yet: its blobs go the per-blob way,
-    // which reports any object it cannot read.
-    scan.notes = problems
-        .into_iter()
-        .map(|p| format!("pack read blob by blob instead: {p}"))
-        .collect();
-    scan
-}
-
-enum PackedBlob {
-    Binary,
-    Scanned {
-        findings: Vec<Arc<BlobFinding>>,
-        lfs: bool,
-    },
-    Failed(SourceError),
-}
-
-fn scan_packed_blob(
-    state: &mut VisitorState<'_>,
-    blob: &GitBlob,
-    data: &[u8],
-    limits: ReadLimits,
-) -> PackedBlob {
-    let input = || match &blob.path {
-        Some(path) => format!("{path} (blob {})", blob.id),
-        None => format!("blob {}", blob.id),
-    };
-    if data.len() as u64 > limits.max_size {
-        return PackedBlob::Failed(SourceError::new(
-            input(),
-            SourceErrorKind::TooLarge,
-            format!(
-                "{} bytes, over the {} byte limit (--max-file-size)",
-                data.len(),
-                limits.max_size
-            ),
-        ));
-    }
-    state.buf.clear();
-    state.buf.extend_from_slice(data);
-    if !text_in_memory(&mut state.buf) {
-        return PackedBlob::Binary;
-    }
-    let scanner = state.scanner;
-    let scratch = state.scratch.get_or_insert_with(|| scanner.new_scratch());
-    match scanner.scan(&state.buf, scratch) {
-        Ok(found) => PackedBlob::Scanned {
-            findings: found.into_iter().map(Arc::new).collect(),
-            lfs: data.starts_with(b"version https://git-lfs.github.com/spec/v1"),
-        },
-        Err(e) => PackedBlob::Failed(SourceError::new(
-            input(),
-            SourceErrorKind::Engine,
-            e.to_string(),
-        )),
-    }
-}
-
 /// Findings of each blob (by hex id), before they are placed.
 type FindingsByBlob = HashMap<String, Vec<Arc<BlobFinding>>>;
 
@@ -457,140 +320,4 @@ fn list_blobs(
         errors,
         plan: Plan::Changes(changes),
     })
-}
-
-/// How findings will be placed once the scan is done.
-enum Plan {
-    History(Box<history::History>),
-    Changes(Vec<Change>),
-}
-
-/// History findings, each at the commit and path that introduced its blob.
-fn history_findings(
-    repo: &gix::Repository,
-    walked: &history::History,
-    scanned: &[GitBlob],
-    by_blob: &FindingsByBlob,
-) -> (Vec<Finding>, Vec<ObjectError>) {
-    let path_hint: HashMap<String, Option<String>> = scanned
-        .iter()
-        .filter(|b| by_blob.contains_key(&b.id.to_string()))
-        .map(|b| (b.id.to_string(), b.path.clone()))
-        .collect();
-    let targets: Vec<ObjectId> = scanned
-        .iter()
-        .map(|b| b.id)
-        .filter(|id| by_blob.contains_key(&id.to_string()))
-        .collect();
-    let (attributions, errors) = attribute(repo, &walked.commits, &targets);
-
-    let mut findings = Vec::new();
-    for id in targets {
-        let hex = id.to_string();
-        let attribution = attributions.get(&id);
-        let mut origin = GitOrigin::blob(hex.clone(), path_hint.get(&hex).cloned().flatten());
-        if let Some(attribution) = attribution {
-            if let Some((commit, path)) = &attribution.introduced {
-                origin.commit = Some(commit.clone());
-                origin.path = Some(path.clone());
-            }
-            origin.other_commits = attribution.other_commits;
-            origin.other_paths = attribution
-                .paths
-                .iter()
-                .filter(|p| Some(p.as_str()) != origin.path.as_deref())
-                .cloned()
-                .collect();
-        }
-        let origin = Arc::new(Origin::Git(Box::new(origin)));
-        for found in &by_blob[&hex] {
-            findings.push(Finding::new(found.clone(), origin.clone()));
-        }
-    }
-    (findings, errors)
-}
-
-/// Staged or range findings, each at the change that brought its blob in, on added lines only.
-fn change_findings(
-    repo: &gix::Repository,
-    changes: &[Change],
-    by_blob: &FindingsByBlob,
-) -> (Vec<Finding>, Vec<ObjectError>) {
-    let mut findings = Vec::new();
-    let mut errors = Vec::new();
-    let mut buf = Vec::new();
-    let mut commit_infos = HashMap::new();
-    for change in changes {
-        let hex = change.blob.to_string();
-        let Some(found) = by_blob.get(&hex) else {
-            continue;
-        };
-        let added = read_blob(repo, &change.blob, &mut buf)
-            .and_then(|()| changes::added_lines(repo, change, &buf));
-        let added = match added {
-            Ok(added) => added,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
-        let mut origin = GitOrigin::blob(hex, Some(change.path.clone()));
-        match change.commit {
-            Some(commit) => {
-                let info = commit_infos.entry(commit).or_insert_with(|| {
-                    commit_info(repo, &commit, &mut Vec::new())
-                        .map_err(|e| errors.push(e))
-                        .ok()
-                });
-                origin.commit = info.clone();
-            }
-            None => origin.staged = true,
-        }
-        let origin = Arc::new(Origin::Git(Box::new(origin)));
-        for f in found {
-            let last = f.line + f.secret.matches('\n').count();
-            if added.touches(f.line, last) {
-                findings.push(Finding::new(f.clone(), origin.clone()));
-            }
-        }
-    }
-    (findings, errors)
-}
-
-/// Consecutive findings with the same origin, as one event each.
-fn group_by_origin(findings: Vec<Finding>) -> Vec<Vec<Finding>> {
-    let mut groups: Vec<Vec<Finding>> = Vec::new();
-    for finding in findings {
-        match groups.last_mut() {
-            Some(group) if group[0].origin == finding.origin => group.push(finding),
-            _ => groups.push(vec![finding]),
-        }
-    }
-    groups
-}
-
-/// `.keysiftignore` at the top of the work tree, matched against repository paths.
-struct KeysiftIgnore(Option<ignore::gitignore::Gitignore>);
-
-impl KeysiftIgnore {
-    fn load(work_dir: Option<&Path>) -> Self {
-        let Some(dir) = work_dir else {
-            return KeysiftIgnore(None);
-        };
-        let file = dir.join(".keysiftignore");
-        if !file.is_file() {
-            return KeysiftIgnore(None);
-        }
-        let mut builder = ignore::gitignore::GitignoreBuilder::new(dir);
-        if builder.add(&file).is_some() {
-            return KeysiftIgnore(None);
-        }
-        KeysiftIgnore(builder.build().ok())
-    }
-
-    fn ignores(&self, path: &str) -> bool {
-        self.0
-            .as_ref()
-            .is_some_and(|ignore| ignore.matched_path_or_any_parents(path, false).is_ignore())
-    }
 }
