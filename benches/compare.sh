@@ -37,7 +37,8 @@ BENCH_HOME=${BENCH_HOME:-$HOME/.cache/keysift-bench}
 WORK=$BENCH_HOME/work
 mkdir -p "$WORK"
 
-say() { printf '>> %s\n' "$*" >&2; }
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
 
 install_peers() {
   if ! command -v rg >/dev/null || [ ! -x /usr/bin/time ]; then
@@ -75,42 +76,16 @@ corpus_dir() {
   esac
 }
 
-# Prints "wall_seconds cpu_seconds peak_rss_kb findings" for one run of a tool. Every tool
-# writes its report to stdout, which goes to a file; findings are counted from it.
+# Prints "wall_seconds cpu_seconds peak_rss_kb findings" for one run of a tool.
 measure() {
-  # Files unique to this call: measure runs in a process substitution, so the previous call
-  # may still be finishing when this one starts.
-  local tool=$1 dir=$2 out timing errors
-  out=$(mktemp "$WORK/out.XXXXXX"); timing=$(mktemp "$WORK/time.XXXXXX"); errors=$(mktemp "$WORK/stderr.XXXXXX")
-  local -a cmd
+  local tool=$1 dir=$2
   case "$tool" in
-    keysift)    cmd=("$KEYSIFT" dir "$dir" --format jsonl) ;;
-    kingfisher) cmd=("$BENCH_HOME/venv/bin/kingfisher" --no-update-check scan --no-validate --format jsonl "$dir") ;;
-    ripsecrets) cmd=(ripsecrets "$dir") ;;
-    ripgrep)    cmd=(rg -c --no-ignore --hidden zqxjkvbwpfzqxjkv "$dir") ;;
+    keysift)    timed json-lines -- "$KEYSIFT" dir "$dir" --format jsonl ;;
+    kingfisher) timed json-lines -- "$BENCH_HOME/venv/bin/kingfisher" --no-update-check scan --no-validate --format jsonl "$dir" ;;
+    ripsecrets) timed lines -- ripsecrets "$dir" ;;
+    ripgrep)    timed none -- rg -c --no-ignore --hidden zqxjkvbwpfzqxjkv "$dir" ;;
   esac
-  rm -f "$timing"
-  /usr/bin/time -f '%e %U %S %M' -o "$timing" "${cmd[@]}" >"$out" 2>"$errors" </dev/null || true
-  local findings
-  case "$tool" in
-    keysift|kingfisher) findings=$(grep -c '^{' "$out" || true) ;;
-    ripsecrets) findings=$(grep -c . "$out" || true) ;;
-    ripgrep) findings=0 ;;
-  esac
-  local result
-  if [ ! -s "$timing" ]; then
-    say "  $tool: no timing recorded: $(tail -n 3 "$errors")"
-    result="nan nan nan $findings"
-  else
-    local wall user sys rss
-    read -r wall user sys rss < <(tail -n 1 "$timing")
-    result="$wall $(echo "$user + $sys" | bc -l) $rss $findings"
-  fi
-  rm -f "$out" "$timing" "$errors"
-  echo "$result"
 }
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 compare_on() {
   local name=$1 dir bytes
@@ -119,9 +94,8 @@ compare_on() {
   say "corpus $name: $dir ($((bytes / 1000000)) MB), $RUNS runs per tool"
   # Warm the page cache so every tool reads from memory.
   rg -c --no-ignore --hidden zqxjkvbwpfzqxjkv "$dir" >/dev/null 2>&1 || true
-  local -a tools
   read -r -a tools <<< "$TOOLS"
-  declare -A wall cpu rss found
+  declare -gA wall=() cpu=() rss=() found=()
   for run in $(seq "$RUNS"); do
     for tool in "${tools[@]}"; do
       read -r w c r f < <(measure "$tool" "$dir")
@@ -129,22 +103,7 @@ compare_on() {
     done
     say "  run $run/$RUNS done"
   done
-  printf '\n%s (%d MB, median of %d runs)\n' "$name" "$((bytes / 1000000))" "$RUNS"
-  printf '%-11s %9s %9s %9s %9s %9s %14s\n' tool wall_s cpu_s rss_MB MB/s findings "wall/keysift"
-  local base
-  base=$(echo "${wall[keysift]}" | tr ' ' '\n' | grep . | median)
-  for tool in "${tools[@]}"; do
-    local w c r
-    w=$(echo "${wall[$tool]}" | tr ' ' '\n' | grep . | median)
-    c=$(echo "${cpu[$tool]}" | tr ' ' '\n' | grep . | median)
-    r=$(echo "${rss[$tool]}" | tr ' ' '\n' | grep . | median)
-    if [ "$w" = nan ] || [ "$base" = nan ]; then
-      printf '%-11s %9s\n' "$tool" "failed"
-      continue
-    fi
-    printf '%-11s %9.2f %9.2f %9.0f %9.0f %9s %13.2fx\n' "$tool" "$w" "$c" "$(echo "$r / 1024" | bc -l)" \
-      "$(echo "$bytes / 1000000 / $w" | bc -l)" "${found[$tool]}" "$(echo "$w / $base" | bc -l)"
-  done
+  print_table "$(printf '%s (%d MB, median of %d runs)' "$name" "$((bytes / 1000000))" "$RUNS")" "$bytes"
 }
 
 install_peers

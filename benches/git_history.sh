@@ -38,7 +38,8 @@ WORK=$BENCH_HOME/work
 REPO=$WORK/history-$PACKAGE-$VERSIONS.git
 mkdir -p "$WORK"
 
-say() { printf '>> %s\n' "$*" >&2; }
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
 
 install_peers() {
   if [ ! -x /usr/bin/time ] || ! command -v bc >/dev/null; then
@@ -102,29 +103,11 @@ PY
 }
 
 measure() {
-  local tool=$1 out timing errors
-  out=$(mktemp "$WORK/out.XXXXXX"); timing=$(mktemp "$WORK/time.XXXXXX"); errors=$(mktemp "$WORK/stderr.XXXXXX")
-  local -a cmd
-  case "$tool" in
-    keysift)    cmd=("$ROOT/target/release/keysift" git "$REPO" --format jsonl) ;;
-    kingfisher) cmd=("$BENCH_HOME/venv/bin/kingfisher" --no-update-check scan --no-validate --git-history full --format jsonl "$REPO") ;;
+  case "$1" in
+    keysift)    timed json-lines -- "$ROOT/target/release/keysift" git "$REPO" --format jsonl ;;
+    kingfisher) timed json-lines -- "$BENCH_HOME/venv/bin/kingfisher" --no-update-check scan --no-validate --git-history full --format jsonl "$REPO" ;;
   esac
-  rm -f "$timing"
-  /usr/bin/time -f '%e %U %S %M' -o "$timing" "${cmd[@]}" >"$out" 2>"$errors" </dev/null || true
-  local findings
-  findings=$(grep -c '^{' "$out" || true)
-  if [ ! -s "$timing" ]; then
-    say "  $tool: no timing recorded: $(tail -n 3 "$errors")"
-    echo "nan nan nan $findings"
-  else
-    local wall user sys rss
-    read -r wall user sys rss < <(tail -n 1 "$timing")
-    echo "$wall $(echo "$user + $sys" | bc -l) $rss $findings"
-  fi
-  rm -f "$out" "$timing" "$errors"
 }
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 install_peers
 (cd "$ROOT" && cargo build -q --release)
@@ -138,7 +121,7 @@ say "repository $REPO: $commits commits, $((blob_bytes / 1000000)) MB of distinc
 cat "$REPO"/objects/pack/* >/dev/null
 
 read -r -a tools <<< "$TOOLS"
-declare -A wall cpu rss found
+declare -A wall=() cpu=() rss=() found=()
 for run in $(seq "$RUNS"); do
   for tool in "${tools[@]}"; do
     read -r w c r f < <(measure "$tool")
@@ -146,18 +129,5 @@ for run in $(seq "$RUNS"); do
   done
   say "  run $run/$RUNS done"
 done
-printf '\ngit history of %s (%d commits, %d MB of blobs; median of %d runs)\n' \
-  "$PACKAGE" "$commits" "$((blob_bytes / 1000000))" "$RUNS"
-printf '%-11s %9s %9s %9s %9s %9s %14s\n' tool wall_s cpu_s rss_MB MB/s findings "wall/keysift"
-base=$(echo "${wall[keysift]}" | tr ' ' '\n' | grep . | median)
-for tool in "${tools[@]}"; do
-  w=$(echo "${wall[$tool]}" | tr ' ' '\n' | grep . | median)
-  c=$(echo "${cpu[$tool]}" | tr ' ' '\n' | grep . | median)
-  r=$(echo "${rss[$tool]}" | tr ' ' '\n' | grep . | median)
-  if [ "$w" = nan ] || [ "$base" = nan ]; then
-    printf '%-11s %9s\n' "$tool" failed
-    continue
-  fi
-  printf '%-11s %9.2f %9.2f %9.0f %9.0f %9s %13.2fx\n' "$tool" "$w" "$c" "$(echo "$r / 1024" | bc -l)" \
-    "$(echo "$blob_bytes / 1000000 / $w" | bc -l)" "${found[$tool]}" "$(echo "$w / $base" | bc -l)"
-done
+print_table "$(printf 'git history of %s (%d commits, %d MB of blobs; median of %d runs)' \
+  "$PACKAGE" "$commits" "$((blob_bytes / 1000000))" "$RUNS")" "$blob_bytes"

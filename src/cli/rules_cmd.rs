@@ -110,19 +110,28 @@ fn list(rules: &RuleSet, filter: &Filter, format: ListFormat) -> anyhow::Result<
             );
         }
     }
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
     let listed: Vec<ListedSignature> = rules
         .signatures()
         .iter()
         .filter(|s| filter.matches(s))
         .map(ListedSignature::from)
         .collect();
+    print(format, &listed, |out, listed| write_table(out, listed))
+}
+
+/// Prints `value` on stdout as pretty JSON or with `human`; a closed pipe is not an error.
+fn print<T: Serialize + ?Sized>(
+    format: ListFormat,
+    value: &T,
+    human: impl FnOnce(&mut dyn Write, &T) -> io::Result<()>,
+) -> anyhow::Result<Outcome> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
     let result = match format {
-        ListFormat::Json => serde_json::to_writer_pretty(&mut out, &listed)
+        ListFormat::Json => serde_json::to_writer_pretty(&mut out, value)
             .map_err(io::Error::from)
             .and_then(|()| writeln!(out)),
-        ListFormat::Human => write_table(&mut out, &listed),
+        ListFormat::Human => human(&mut out, value),
     };
     match result.and_then(|()| out.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
@@ -130,7 +139,7 @@ fn list(rules: &RuleSet, filter: &Filter, format: ListFormat) -> anyhow::Result<
     }
 }
 
-fn write_table(out: &mut impl Write, listed: &[ListedSignature]) -> io::Result<()> {
+fn write_table(out: &mut dyn Write, listed: &[ListedSignature]) -> io::Result<()> {
     let id_width = listed
         .iter()
         .map(|s| s.id.len())
@@ -216,21 +225,10 @@ fn stats(rules: &RuleSet, format: ListFormat) -> anyhow::Result<Outcome> {
         categories,
         verifiable: Vec::new(),
     };
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    let result = match format {
-        ListFormat::Json => serde_json::to_writer_pretty(&mut out, &stats)
-            .map_err(io::Error::from)
-            .and_then(|()| writeln!(out)),
-        ListFormat::Human => write_stats(&mut out, &stats),
-    };
-    match result.and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(Outcome::Clean),
-    }
+    print(format, &stats, |out, stats| write_stats(out, stats))
 }
 
-fn write_stats(out: &mut impl Write, stats: &Stats) -> io::Result<()> {
+fn write_stats(out: &mut dyn Write, stats: &Stats) -> io::Result<()> {
     writeln!(
         out,
         "{:18} {:>10} {:>9} {:>6} {:>6} {:>6}",
