@@ -27,6 +27,9 @@ pub enum Command {
     Stdin(ScanArgs),
     /// Scan a git repository: its whole history, staged changes, or a range of commits.
     Git(GitArgs),
+    /// Scan container images: docker-save tarballs, OCI layouts (directories or tars), `-` for
+    /// a tarball on stdin.
+    Image(ImageArgs),
     /// Install git hooks that scan commits and pushes.
     #[command(subcommand)]
     Hook(HookCommand),
@@ -82,6 +85,27 @@ pub struct GitArgs {
     /// Skip blobs larger than this (e.g. 512K, 100M, 2G).
     #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = parse_size)]
     pub max_file_size: u64,
+    /// Scan options.
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+/// `keysift image`.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// Image archives (`docker save` output, OCI layout tars) or OCI layout directories; `-`
+    /// reads a tarball from stdin.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub inputs: Vec<PathBuf>,
+    /// Only images of this platform (e.g. linux/arm64), when the archive holds several.
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Skip files larger than this (e.g. 512K, 100M, 2G).
+    #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Stop reading a layer that decompresses to more than this (a compression bomb).
+    #[arg(long, value_name = "SIZE", default_value = "32G", value_parser = parse_size)]
+    pub max_layer_size: u64,
     /// Scan options.
     #[command(flatten)]
     pub scan: ScanArgs,

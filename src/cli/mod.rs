@@ -10,6 +10,7 @@
 mod args;
 mod git_cmd;
 mod hook_cmd;
+mod image_cmd;
 mod rules_cmd;
 mod scan_cmd;
 
@@ -48,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Dir(args) => scan_cmd::dir(args),
         Command::Stdin(args) => scan_cmd::stdin(args),
         Command::Git(args) => git_cmd::git(args),
+        Command::Image(args) => image_cmd::image(args),
         Command::Hook(command) => hook_cmd::run(command),
         Command::Rules(command) => rules_cmd::run(command),
     };

@@ -6,7 +6,7 @@ use super::ReportOptions;
 use crate::{
     findings::{redact, Finding},
     rules::Confidence,
-    sources::git::GitOrigin,
+    sources::{git::GitOrigin, image::ImageOrigin},
 };
 
 /// One finding as written in JSON. Field names are part of keysift's output contract.
@@ -26,6 +26,10 @@ pub struct FindingRecord<'a> {
     /// summary), other commits and paths.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<&'a GitOrigin>,
+    /// For image origins: the image, platform, layer (index, digest) and whether the file is
+    /// still visible in the final image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<&'a ImageOrigin>,
     /// 1-based line.
     pub line: usize,
     /// 1-based column, in characters.
@@ -66,6 +70,7 @@ impl<'a> FindingRecord<'a> {
             origin: finding.origin.kind(),
             path: finding.origin.location_key(),
             git: finding.origin.git(),
+            image: finding.origin.image(),
             line: found.line,
             column: found.column,
             secret: shown,

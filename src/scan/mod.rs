@@ -2,6 +2,7 @@
 
 mod dedup;
 pub mod git;
+pub mod image;
 mod pipeline;
 mod summary;
 

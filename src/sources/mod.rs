@@ -8,6 +8,7 @@
 mod blob_id;
 pub mod dir;
 pub mod git;
+pub mod image;
 mod read;
 pub mod stdin;
 
@@ -29,6 +30,8 @@ pub enum Origin {
     Stdin,
     /// A blob in a git repository.
     Git(Box<git::GitOrigin>),
+    /// A file in a container image layer, or the image's config.
+    Image(Box<image::ImageOrigin>),
 }
 
 impl Origin {
@@ -39,6 +42,11 @@ impl Origin {
             Origin::File { path } => path.to_string_lossy().into_owned(),
             Origin::Stdin => "<stdin>".to_string(),
             Origin::Git(git) => git.path_or_blob(),
+            // The path only, not the tag: a finding keeps its fingerprint across image versions.
+            Origin::Image(image) => match image.layer {
+                Some(_) => format!("/{}", image.path),
+                None => image.path.clone(),
+            },
         }
     }
 
@@ -46,7 +54,16 @@ impl Origin {
     pub fn display_path(&self) -> String {
         match self {
             Origin::Git(git) => git.display(),
+            Origin::Image(image) => image.display(),
             _ => self.location_key(),
+        }
+    }
+
+    /// The image details, for origins in a container image.
+    pub fn image(&self) -> Option<&image::ImageOrigin> {
+        match self {
+            Origin::Image(image) => Some(image),
+            _ => None,
         }
     }
 
@@ -64,6 +81,7 @@ impl Origin {
             Origin::File { .. } => "file",
             Origin::Stdin => "stdin",
             Origin::Git(_) => "git",
+            Origin::Image(_) => "image",
         }
     }
 }

@@ -1,0 +1,380 @@
+//! Scanning container images: every layer of every image in the given archives, each distinct
+//! layer (by digest) read once however many images share it, plus each image's config.
+//!
+//! Layers are streamed in parallel, one per worker thread; a layer's files are scanned as they
+//! come out of the decompressor. Once every layer is read, each finding in a file learns from
+//! the later layers' listings whether the file is still visible in the final image, or was
+//! deleted or replaced by a later layer while still being shipped in its own.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use rayon::prelude::*;
+
+use super::{Event, RunOptions, Scanner, Summary};
+use crate::{
+    findings::{BlobFinding, Finding},
+    sources::{
+        image::{
+            layer::{read_layer, visibility, LayerLimits, LayerListing},
+            manifest::{images, ImageDesc, LayerRef},
+            store::Store,
+            ImageOrigin, LayerPosition,
+        },
+        text_in_memory, Origin, SourceError, SourceErrorKind,
+    },
+};
+
+/// Settings of an image scan.
+#[derive(Debug, Clone)]
+pub struct ImageScanOptions {
+    /// Only images of this platform (`os/arch[/variant]`), when the archive says.
+    pub platform: Option<String>,
+    /// Limits on files and layers.
+    pub limits: LayerLimits,
+    /// Threads.
+    pub run: RunOptions,
+}
+
+/// One archive's images, opened.
+struct Archive {
+    input: String,
+    store: Store,
+    images: Vec<ImageDesc>,
+}
+
+/// What a layer yielded.
+#[derive(Default)]
+struct LayerResult {
+    listing: LayerListing,
+    /// Findings by file path.
+    findings: BTreeMap<String, Vec<Arc<BlobFinding>>>,
+}
+
+#[derive(Default)]
+struct Counts {
+    blobs: u64,
+    bytes: u64,
+    binary: u64,
+}
+
+/// Scans the images in `inputs` (archive files or OCI layout directories), calling `on_event`
+/// with findings and errors.
+pub fn scan_images(
+    inputs: &[PathBuf],
+    scanner: &Scanner,
+    options: &ImageScanOptions,
+    mut on_event: impl FnMut(&Event) -> bool,
+) -> (Summary, Vec<String>) {
+    let started = Instant::now();
+    let mut summary = Summary::default();
+    let mut notes = Vec::new();
+    let mut report_error = |error: SourceError, summary: &mut Summary| {
+        summary.errors += 1;
+        on_event(&Event::Error(error))
+    };
+
+    // 1. Open every archive and list its images.
+    let mut archives = Vec::new();
+    for input in inputs {
+        let name = input.display().to_string();
+        match open_archive(input, options) {
+            Ok(archive) if archive.images.is_empty() => {
+                notes.push(format!("{name}: no image matches the platform"));
+            }
+            Ok(archive) => archives.push(archive),
+            Err(message) => {
+                report_error(
+                    SourceError::new(name, SourceErrorKind::Unreadable, message),
+                    &mut summary,
+                );
+            }
+        }
+    }
+
+    // 2. Read each distinct layer once, in parallel.
+    let mut unique: Vec<(usize, LayerRef)> = Vec::new();
+    let mut seen = HashMap::new();
+    for (a, archive) in archives.iter().enumerate() {
+        for image in &archive.images {
+            for layer in &image.layers {
+                if seen.insert(layer.digest.clone(), ()).is_none() {
+                    unique.push((a, layer.clone()));
+                }
+            }
+        }
+    }
+    let counts = Mutex::new(Counts::default());
+    let errors = Mutex::new(Vec::new());
+    let read_all = || -> Vec<(String, LayerResult)> {
+        unique
+            .par_iter()
+            .map_init(
+                || scanner.new_scratch(),
+                |scratch, (a, layer)| {
+                    let archive = &archives[*a];
+                    let result =
+                        scan_layer(archive, layer, scanner, scratch, options, &counts, &errors);
+                    (layer.digest.clone(), result)
+                },
+            )
+            .collect()
+    };
+    let results: HashMap<String, LayerResult> = match rayon::ThreadPoolBuilder::new()
+        .num_threads(options.run.threads)
+        .build()
+    {
+        Ok(pool) => pool.install(read_all),
+        Err(_) => read_all(),
+    }
+    .into_iter()
+    .collect();
+    for error in errors.into_inner().unwrap_or_default() {
+        report_error(error, &mut summary);
+    }
+
+    // 3. Configs, then placing every finding in every image that has its layer.
+    let mut findings = Vec::new();
+    for archive in &archives {
+        for image in &archive.images {
+            match scan_config(archive, image, scanner) {
+                Ok(found) => findings.extend(found),
+                Err(error) => {
+                    report_error(error, &mut summary);
+                }
+            }
+            let listings: Vec<&LayerListing> = image
+                .layers
+                .iter()
+                .map(|l| {
+                    results
+                        .get(&l.digest)
+                        .map_or(&EMPTY_LISTING, |r| &r.listing)
+                })
+                .collect();
+            for (index, layer) in image.layers.iter().enumerate() {
+                let Some(result) = results.get(&layer.digest) else {
+                    continue;
+                };
+                for (path, found) in &result.findings {
+                    let origin = Arc::new(Origin::Image(Box::new(ImageOrigin {
+                        image: image.name.clone(),
+                        platform: image.platform.clone(),
+                        layer: Some(LayerPosition {
+                            index,
+                            digest: layer.digest.clone(),
+                        }),
+                        path: path.clone(),
+                        visibility: Some(visibility(&listings, index, path)),
+                    })));
+                    findings.extend(
+                        found
+                            .iter()
+                            .map(|f| Finding::new(f.clone(), origin.clone())),
+                    );
+                }
+            }
+        }
+    }
+
+    summary.findings = findings.len() as u64;
+    let mut stopped = false;
+    for finding in findings {
+        if stopped {
+            break;
+        }
+        stopped = !on_event(&Event::Findings(vec![finding]));
+    }
+    let counts = counts.into_inner().unwrap_or_default();
+    summary.blobs_scanned = counts.blobs;
+    summary.bytes_scanned = counts.bytes;
+    summary.binary_skipped = counts.binary;
+    summary.duplicates = (seen.len() as u64).saturating_sub(unique.len() as u64);
+    summary.elapsed = started.elapsed();
+    (summary, notes)
+}
+
+static EMPTY_LISTING: LayerListing = LayerListing {
+    files: Vec::new(),
+    whiteouts: Vec::new(),
+    opaque_dirs: Vec::new(),
+};
+
+fn open_archive(input: &Path, options: &ImageScanOptions) -> Result<Archive, String> {
+    let store = Store::open(input).map_err(|e| format!("cannot read the archive: {e}"))?;
+    let mut found = images(&store)?;
+    if let Some(platform) = &options.platform {
+        found.retain(|image| {
+            image
+                .platform
+                .as_ref()
+                .is_none_or(|p| p == platform || p.starts_with(&format!("{platform}/")))
+        });
+    }
+    Ok(Archive {
+        input: input.display().to_string(),
+        store,
+        images: found,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn scan_layer(
+    archive: &Archive,
+    layer: &LayerRef,
+    scanner: &Scanner,
+    scratch: &mut super::ScanScratch,
+    options: &ImageScanOptions,
+    counts: &Mutex<Counts>,
+    errors: &Mutex<Vec<SourceError>>,
+) -> LayerResult {
+    let input_name = |path: Option<&str>| match path {
+        Some(path) => format!("{} layer {}: /{path}", archive.input, layer.digest),
+        None => format!("{} layer {}", archive.input, layer.digest),
+    };
+    let push_error = |error: SourceError| {
+        if let Ok(mut errors) = errors.lock() {
+            errors.push(error);
+        }
+    };
+    let stream = match archive.store.open_file(&layer.path) {
+        Ok(stream) => stream,
+        Err(e) => {
+            push_error(SourceError::new(
+                input_name(None),
+                SourceErrorKind::Unreadable,
+                e.to_string(),
+            ));
+            return LayerResult::default();
+        }
+    };
+    let mut result = LayerResult::default();
+    let mut local = Counts::default();
+    let mut buf = Vec::new();
+    let (listing, skipped, failure) = read_layer(stream, options.limits, |path, bytes| {
+        buf.clear();
+        buf.extend_from_slice(bytes);
+        if !text_in_memory(&mut buf) {
+            local.binary += 1;
+            return;
+        }
+        local.blobs += 1;
+        local.bytes += buf.len() as u64;
+        match scanner.scan(&buf, scratch) {
+            Ok(found) if !found.is_empty() => {
+                result
+                    .findings
+                    .insert(path.to_string(), found.into_iter().map(Arc::new).collect());
+            }
+            Ok(_) => {}
+            Err(e) => push_error(SourceError::new(
+                input_name(Some(path)),
+                SourceErrorKind::Engine,
+                e.to_string(),
+            )),
+        }
+    });
+    for skip in skipped {
+        push_error(SourceError::new(
+            input_name(Some(&skip.path)),
+            SourceErrorKind::TooLarge,
+            skip.reason,
+        ));
+    }
+    if let Some(message) = failure {
+        push_error(SourceError::new(
+            input_name(None),
+            SourceErrorKind::Unreadable,
+            format!("damaged layer, files after the damage were not scanned: {message}"),
+        ));
+    }
+    if let Ok(mut counts) = counts.lock() {
+        counts.blobs += local.blobs;
+        counts.bytes += local.bytes;
+        counts.binary += local.binary;
+    }
+    result.listing = listing;
+    result
+}
+
+/// The parts of an image config that can hold secrets, one per line: environment variables,
+/// labels, the command, and the build history's commands.
+fn scan_config(
+    archive: &Archive,
+    image: &ImageDesc,
+    scanner: &Scanner,
+) -> Result<Vec<Finding>, SourceError> {
+    let error = |message: String| {
+        SourceError::new(
+            format!("{} config {}", archive.input, image.config),
+            SourceErrorKind::Unreadable,
+            message,
+        )
+    };
+    let bytes = archive
+        .store
+        .read(&image.config)
+        .map_err(|e| error(e.to_string()))?;
+    let config: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| error(e.to_string()))?;
+    let mut lines: Vec<(String, String)> = Vec::new();
+    let section = &config["config"];
+    for (i, env) in section["Env"].as_array().into_iter().flatten().enumerate() {
+        if let Some(env) = env.as_str() {
+            lines.push((format!("config.Env[{i}]"), env.to_string()));
+        }
+    }
+    for (key, value) in section["Labels"].as_object().into_iter().flatten() {
+        let value = value.as_str().unwrap_or_default();
+        lines.push((format!("config.Labels[{key:?}]"), format!("{key}={value}")));
+    }
+    for field in ["Cmd", "Entrypoint"] {
+        let words: Vec<&str> = section[field]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|w| w.as_str())
+            .collect();
+        if !words.is_empty() {
+            lines.push((format!("config.{field}"), words.join(" ")));
+        }
+    }
+    for (i, step) in config["history"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(command) = step["created_by"].as_str() {
+            lines.push((format!("history[{i}].created_by"), command.to_string()));
+        }
+    }
+    // One line per field, so a finding's line names its field.
+    let text: String = lines
+        .iter()
+        .map(|(_, l)| format!("{}\n", l.replace('\n', " ")))
+        .collect();
+    let found = scanner.scan_bytes(text.as_bytes());
+    Ok(found
+        .into_iter()
+        .map(|f| {
+            let field = lines
+                .get(f.line.saturating_sub(1))
+                .map_or("config", |(field, _)| field.as_str());
+            let origin = Origin::Image(Box::new(ImageOrigin {
+                image: image.name.clone(),
+                platform: image.platform.clone(),
+                layer: None,
+                path: field.to_string(),
+                visibility: None,
+            }));
+            let mut f = f;
+            f.line = 1;
+            Finding::new(Arc::new(f), Arc::new(origin))
+        })
+        .collect())
+}

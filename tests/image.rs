@@ -1,0 +1,311 @@
+//! `keysift image` on image archives built by the tests: `docker save` tarballs (classic and
+//! OCI-style), OCI layout directories and tars, gzip, zstd and plain layers, whiteouts, configs,
+//! damaged layers and stdin.
+
+mod common;
+
+use std::{fs, io::Write, path::Path};
+
+use common::{run, run_with_stdin, Tree, GITHUB_TOKEN, GITHUB_TOKEN_2};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// A layer: entries (path, contents); a path ending in `/` is a directory, contents `None` is a
+/// whiteout marker written as given.
+fn layer_tar(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, contents) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(contents.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, path, contents.as_bytes())
+            .unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn zstd(bytes: &[u8]) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(bytes, ruzstd::encoding::CompressionLevel::Fastest)
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    let hex: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+fn config(env: &[&str]) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": { "Env": env, "Cmd": ["/app/run"] },
+        "history": [{ "created_by": "COPY app /app" }],
+    }))
+    .unwrap()
+}
+
+/// An archive file: a tar of `(name, bytes)` members.
+fn archive(path: &Path, members: &[(String, Vec<u8>)]) {
+    let mut builder = tar::Builder::new(fs::File::create(path).unwrap());
+    for (name, bytes) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, name, bytes.as_slice())
+            .unwrap();
+    }
+    builder.finish().unwrap();
+}
+
+/// A classic `docker save` tarball of one image.
+fn docker_save(path: &Path, tag: &str, config_json: Vec<u8>, layers: Vec<Vec<u8>>) {
+    let mut members = vec![];
+    let mut layer_paths = vec![];
+    for (i, layer) in layers.into_iter().enumerate() {
+        let name = format!("{i:064x}/layer.tar");
+        layer_paths.push(name.clone());
+        members.push((name, layer));
+    }
+    let config_name = format!("{}.json", &sha256(&config_json)[7..]);
+    members.push((config_name.clone(), config_json));
+    let manifest = json!([{ "Config": config_name, "RepoTags": [tag], "Layers": layer_paths }]);
+    members.push((
+        "manifest.json".into(),
+        serde_json::to_vec(&manifest).unwrap(),
+    ));
+    archive(path, &members);
+}
+
+/// An image for [`oci_layout`]: reference name, platform, config, and layers with media types.
+type OciImage<'a> = (&'a str, &'a str, Vec<u8>, Vec<(Vec<u8>, &'a str)>);
+
+/// An OCI image layout: `(name, bytes)` members with blobs under `blobs/sha256/`.
+fn oci_layout(images: &[OciImage]) -> Vec<(String, Vec<u8>)> {
+    let mut members = vec![(
+        "oci-layout".to_string(),
+        br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+    )];
+    let blob = |bytes: Vec<u8>, members: &mut Vec<(String, Vec<u8>)>| {
+        let digest = sha256(&bytes);
+        let size = bytes.len();
+        members.push((format!("blobs/sha256/{}", &digest[7..]), bytes));
+        (digest, size)
+    };
+    let mut manifests = vec![];
+    for (name, platform, config_json, layers) in images {
+        let (config_digest, config_size) = blob(config_json.clone(), &mut members);
+        let layer_descriptors: Vec<Value> = layers
+            .iter()
+            .map(|(bytes, media_type)| {
+                let (digest, size) = blob(bytes.clone(), &mut members);
+                json!({ "mediaType": media_type, "digest": digest, "size": size })
+            })
+            .collect();
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size },
+            "layers": layer_descriptors,
+        }))
+        .unwrap();
+        let (digest, size) = blob(manifest, &mut members);
+        let (os, arch) = platform.split_once('/').unwrap();
+        manifests.push(json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest, "size": size,
+            "annotations": { "org.opencontainers.image.ref.name": name },
+            "platform": { "os": os, "architecture": arch },
+        }));
+    }
+    let index = json!({ "schemaVersion": 2, "manifests": manifests });
+    members.push(("index.json".into(), serde_json::to_vec(&index).unwrap()));
+    members
+}
+
+fn scan(args: &[&str]) -> (common::Run, Value) {
+    let mut all = vec!["image", "--format", "json"];
+    all.extend_from_slice(args);
+    let result = run(&all);
+    let json: Value = serde_json::from_str(&result.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", result.stdout, result.stderr));
+    (result, json)
+}
+
+fn findings(json: &Value) -> Vec<&Value> {
+    json["findings"].as_array().unwrap().iter().collect()
+}
+
+#[test]
+fn a_secret_deleted_by_a_later_layer_is_found_and_marked_still_shipped() {
+    let tree = Tree::new();
+    let tarball = tree.join("app.tar");
+    let base = gzip(&layer_tar(&[
+        ("app/.env", &format!("GITHUB_TOKEN={GITHUB_TOKEN}\n")),
+        ("app/main.py", "print('hi')\n"),
+    ]));
+    let cleanup = layer_tar(&[("app/.wh..env", "")]);
+    docker_save(
+        &tarball,
+        "myapp:1.2",
+        config(&[&format!("DEPLOY_TOKEN={GITHUB_TOKEN_2}"), "PATH=/usr/bin"]),
+        vec![base, cleanup],
+    );
+
+    let (result, json) = scan(&[tarball.to_str().unwrap()]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let found = findings(&json);
+    assert_eq!(found.len(), 2, "{found:?}");
+    let file = found.iter().find(|f| f["path"] == "/app/.env").unwrap();
+    assert_eq!(file["origin"], "image");
+    assert_eq!(file["image"]["image"], "myapp:1.2");
+    assert_eq!(file["image"]["layer"]["index"], 0);
+    assert_eq!(file["image"]["status"], "deleted");
+    assert_eq!(file["image"]["by_layer"], 1);
+    assert_eq!(file["line"], 1);
+    let config_finding = found.iter().find(|f| f["path"] == "config.Env[0]").unwrap();
+    assert_eq!(config_finding["signature_id"], "github.pat.classic");
+
+    let human = run(&["image", tarball.to_str().unwrap(), "--color", "never"]);
+    assert!(
+        human
+            .stdout
+            .contains("deleted in layer 1, still shipped in layer 0"),
+        "{}",
+        human.stdout
+    );
+    assert!(!human.stdout.contains(GITHUB_TOKEN), "redacted");
+}
+
+#[test]
+fn oci_layouts_with_zstd_layers_several_platforms_and_shared_layers() {
+    let tree = Tree::new();
+    let shared = zstd(&layer_tar(&[(
+        "etc/app/creds.yml",
+        &format!("token: {GITHUB_TOKEN}\n"),
+    )]));
+    let amd = gzip(&layer_tar(&[("bin/amd.txt", "amd64\n")]));
+    let arm = layer_tar(&[("bin/arm.txt", &format!("KEY={GITHUB_TOKEN_2}\n"))]);
+    let members = oci_layout(&[
+        (
+            "1.0-amd64",
+            "linux/amd64",
+            config(&[]),
+            vec![
+                (
+                    shared.clone(),
+                    "application/vnd.oci.image.layer.v1.tar+zstd",
+                ),
+                (amd, "application/vnd.oci.image.layer.v1.tar+gzip"),
+            ],
+        ),
+        (
+            "1.0-arm64",
+            "linux/arm64",
+            config(&[]),
+            vec![
+                (shared, "application/vnd.oci.image.layer.v1.tar+zstd"),
+                (arm, "application/vnd.oci.image.layer.v1.tar"),
+            ],
+        ),
+    ]);
+    // As a directory...
+    let dir = tree.join("layout");
+    for (name, bytes) in &members {
+        let path = dir.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+    let (result, json) = scan(&[dir.to_str().unwrap()]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let found = findings(&json);
+    // The shared layer is read once but reported in both images; the arm64 layer once.
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!(json["summary"]["blobs_scanned"], 3);
+    assert!(found.iter().all(|f| f["image"]["status"] == "visible"));
+
+    // ...and as a tar, restricted to one platform.
+    let tarball = tree.join("image.oci.tar");
+    archive(&tarball, &members);
+    let (_, json) = scan(&[tarball.to_str().unwrap(), "--platform", "linux/arm64"]);
+    let found = findings(&json);
+    assert_eq!(found.len(), 2);
+    assert!(found
+        .iter()
+        .all(|f| f["image"]["platform"] == "linux/arm64"));
+}
+
+#[test]
+fn a_damaged_layer_is_reported_and_the_other_layers_still_scanned() {
+    let tree = Tree::new();
+    let tarball = tree.join("broken.tar");
+    let good = gzip(&layer_tar(&[("ok/.env", &format!("T={GITHUB_TOKEN}\n"))]));
+    let mut truncated = gzip(&layer_tar(&[("big.txt", &"x".repeat(100_000))]));
+    truncated.truncate(truncated.len() / 2);
+    docker_save(&tarball, "broken:1", config(&[]), vec![good, truncated]);
+
+    let (result, json) = scan(&[tarball.to_str().unwrap()]);
+    assert_eq!(result.code, 2, "errors outrank findings");
+    assert!(result.stderr.contains("damaged layer"), "{}", result.stderr);
+    assert_eq!(findings(&json).len(), 1);
+
+    let not_an_image = tree.write("plain.tar.txt", "not a tar at all");
+    let result = run(&["image", not_an_image.to_str().unwrap()]);
+    assert_eq!(result.code, 2);
+}
+
+#[test]
+fn compression_bombs_and_huge_files_are_cut_off() {
+    let tree = Tree::new();
+    let tarball = tree.join("bomb.tar");
+    let zeros = "\0".repeat(4 << 20);
+    let layer = gzip(&layer_tar(&[
+        ("small.env", &format!("T={GITHUB_TOKEN}\n")),
+        ("zeros.bin", &zeros),
+        ("after.env", &format!("U={GITHUB_TOKEN_2}\n")),
+    ]));
+    docker_save(&tarball, "bomb:1", config(&[]), vec![layer]);
+
+    let result = run(&["image", tarball.to_str().unwrap(), "--max-layer-size", "1M"]);
+    assert_eq!(result.code, 2, "{}", result.stdout);
+    assert!(
+        result.stderr.contains("--max-layer-size"),
+        "{}",
+        result.stderr
+    );
+    let result = run(&["image", tarball.to_str().unwrap(), "--max-file-size", "1M"]);
+    assert_eq!(result.code, 2);
+    assert!(result.stderr.contains("zeros.bin"), "{}", result.stderr);
+    assert!(
+        result.stdout.contains("after.env"),
+        "files after the skipped one are scanned"
+    );
+}
+
+#[test]
+fn a_tarball_on_stdin_is_scanned() {
+    let tree = Tree::new();
+    let tarball = tree.join("stdin.tar");
+    let layer = layer_tar(&[("x.env", &format!("T={GITHUB_TOKEN}\n"))]);
+    docker_save(&tarball, "piped:1", config(&[]), vec![layer]);
+    let bytes = fs::read(&tarball).unwrap();
+    let result = run_with_stdin(&["image", "-", "--format", "jsonl"], &bytes);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert!(result.stdout.contains("piped:1"));
+
+    let missing = run(&["image", "registry.example.com/team/app:1.2"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("registry"), "{}", missing.stderr);
+}
