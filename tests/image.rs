@@ -309,3 +309,82 @@ fn a_tarball_on_stdin_is_scanned() {
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("registry"), "{}", missing.stderr);
 }
+
+/// A layer tar with arbitrary entry types, for hostile or unusual layers.
+fn raw_layer(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, kind, contents) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(*kind);
+        header.set_mode(0o644);
+        if *kind == tar::EntryType::Symlink {
+            header.set_size(0);
+            header.set_link_name(contents).unwrap();
+            header.set_cksum();
+            builder.append_data(&mut header, path, &[][..]).unwrap();
+        } else {
+            header.set_size(contents.len() as u64);
+            // `append_data` refuses `..` in names; a hostile archive has them anyway.
+            let name = header.as_old_mut();
+            name.name[..path.len()].copy_from_slice(path.as_bytes());
+            header.set_cksum();
+            builder.append(&header, contents.as_bytes()).unwrap();
+        }
+    }
+    builder.into_inner().unwrap()
+}
+
+#[test]
+fn layers_carry_their_build_step_and_repeated_files_are_scanned_once() {
+    let tree = Tree::new();
+    let tarball = tree.join("steps.tar");
+    let secret = format!("T={GITHUB_TOKEN}\n");
+    let first = layer_tar(&[("app/a.env", &secret)]);
+    let second = layer_tar(&[("app/b.env", &secret), ("app/c.txt", "hello\n")]);
+    let config_json = serde_json::to_vec(&json!({
+        "config": { "Env": [] },
+        "history": [
+            { "created_by": "COPY a.env /app/" },
+            { "created_by": "ENV X=1", "empty_layer": true },
+            { "created_by": "RUN echo b > /app/b.env" },
+        ],
+    }))
+    .unwrap();
+    docker_save(&tarball, "steps:1", config_json, vec![first, second]);
+    let (_, json) = scan(&[tarball.to_str().unwrap()]);
+    let found = findings(&json);
+    assert_eq!(found.len(), 2);
+    let b = found.iter().find(|f| f["path"] == "/app/b.env").unwrap();
+    assert_eq!(b["image"]["layer"]["index"], 1);
+    assert_eq!(b["image"]["layer"]["created_by"], "RUN echo b > /app/b.env");
+    // The same content at two paths: scanned once, reported at both.
+    assert_eq!(json["summary"]["blobs_scanned"], 2);
+    assert_eq!(json["summary"]["duplicates"], 1);
+}
+
+#[test]
+fn opaque_directories_hostile_names_links_and_devices_do_not_derail_the_scan() {
+    let tree = Tree::new();
+    let tarball = tree.join("odd.tar");
+    let secret = format!("T={GITHUB_TOKEN}\n");
+    let base = raw_layer(&[
+        ("conf/old.env", tar::EntryType::Regular, &secret),
+        ("../../etc/escape.env", tar::EntryType::Regular, &secret),
+        ("/abs/path.env", tar::EntryType::Regular, &secret),
+        ("link.env", tar::EntryType::Symlink, "/etc/shadow"),
+        ("dev/null", tar::EntryType::Char, ""),
+    ]);
+    let hide = raw_layer(&[("conf/.wh..wh..opq", tar::EntryType::Regular, "")]);
+    docker_save(&tarball, "odd:1", config(&[]), vec![base, hide]);
+    let (result, json) = scan(&[tarball.to_str().unwrap()]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let found = findings(&json);
+    let old = found.iter().find(|f| f["path"] == "/conf/old.env").unwrap();
+    assert_eq!(
+        old["image"]["status"], "deleted",
+        "hidden by an opaque directory"
+    );
+    assert!(found.iter().any(|f| f["path"] == "/../../etc/escape.env"));
+    assert!(found.iter().any(|f| f["path"] == "/abs/path.env"));
+    assert_eq!(found.len(), 3, "links and devices are not read");
+}

@@ -25,7 +25,7 @@ use crate::{
             store::Store,
             ImageOrigin, LayerPosition,
         },
-        text_in_memory, Origin, SourceError, SourceErrorKind,
+        text_in_memory, BlobId, Origin, SourceError, SourceErrorKind,
     },
 };
 
@@ -60,7 +60,11 @@ struct Counts {
     blobs: u64,
     bytes: u64,
     binary: u64,
+    duplicates: u64,
 }
+
+/// Results by content, so a file repeated across layers and images is scanned once.
+type SeenContent = Mutex<HashMap<BlobId, Arc<Vec<Arc<BlobFinding>>>>>;
 
 /// Scans the images in `inputs` (archive files or OCI layout directories), calling `on_event`
 /// with findings and errors.
@@ -110,6 +114,7 @@ pub fn scan_images(
     }
     let counts = Mutex::new(Counts::default());
     let errors = Mutex::new(Vec::new());
+    let seen_content = SeenContent::default();
     let read_all = || -> Vec<(String, LayerResult)> {
         unique
             .par_iter()
@@ -117,8 +122,14 @@ pub fn scan_images(
                 || scanner.new_scratch(),
                 |scratch, (a, layer)| {
                     let archive = &archives[*a];
-                    let result =
-                        scan_layer(archive, layer, scanner, scratch, options, &counts, &errors);
+                    let shared = Shared {
+                        scanner,
+                        options,
+                        counts: &counts,
+                        errors: &errors,
+                        seen: &seen_content,
+                    };
+                    let result = scan_layer(archive, layer, &shared, scratch);
                     (layer.digest.clone(), result)
                 },
             )
@@ -141,12 +152,16 @@ pub fn scan_images(
     let mut findings = Vec::new();
     for archive in &archives {
         for image in &archive.images {
-            match scan_config(archive, image, scanner) {
-                Ok(found) => findings.extend(found),
+            let created_by = match scan_config(archive, image, scanner) {
+                Ok((found, created_by)) => {
+                    findings.extend(found);
+                    created_by
+                }
                 Err(error) => {
                     report_error(error, &mut summary);
+                    Vec::new()
                 }
-            }
+            };
             let listings: Vec<&LayerListing> = image
                 .layers
                 .iter()
@@ -164,9 +179,11 @@ pub fn scan_images(
                     let origin = Arc::new(Origin::Image(Box::new(ImageOrigin {
                         image: image.name.clone(),
                         platform: image.platform.clone(),
+                        manifest_digest: image.manifest_digest.clone(),
                         layer: Some(LayerPosition {
                             index,
                             digest: layer.digest.clone(),
+                            created_by: created_by.get(index).cloned().flatten(),
                         }),
                         path: path.clone(),
                         visibility: Some(visibility(&listings, index, path)),
@@ -193,7 +210,7 @@ pub fn scan_images(
     summary.blobs_scanned = counts.blobs;
     summary.bytes_scanned = counts.bytes;
     summary.binary_skipped = counts.binary;
-    summary.duplicates = (seen.len() as u64).saturating_sub(unique.len() as u64);
+    summary.duplicates = counts.duplicates;
     summary.elapsed = started.elapsed();
     (summary, notes)
 }
@@ -222,16 +239,28 @@ fn open_archive(input: &Path, options: &ImageScanOptions) -> Result<Archive, Str
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every layer-reading thread shares.
+struct Shared<'a> {
+    scanner: &'a Scanner,
+    options: &'a ImageScanOptions,
+    counts: &'a Mutex<Counts>,
+    errors: &'a Mutex<Vec<SourceError>>,
+    seen: &'a SeenContent,
+}
+
 fn scan_layer(
     archive: &Archive,
     layer: &LayerRef,
-    scanner: &Scanner,
+    shared: &Shared<'_>,
     scratch: &mut super::ScanScratch,
-    options: &ImageScanOptions,
-    counts: &Mutex<Counts>,
-    errors: &Mutex<Vec<SourceError>>,
 ) -> LayerResult {
+    let Shared {
+        scanner,
+        options,
+        counts,
+        errors,
+        seen,
+    } = *shared;
     let input_name = |path: Option<&str>| match path {
         Some(path) => format!("{} layer {}: /{path}", archive.input, layer.digest),
         None => format!("{} layer {}", archive.input, layer.digest),
@@ -262,20 +291,37 @@ fn scan_layer(
             local.binary += 1;
             return;
         }
-        local.blobs += 1;
-        local.bytes += buf.len() as u64;
-        match scanner.scan(&buf, scratch) {
-            Ok(found) if !found.is_empty() => {
-                result
-                    .findings
-                    .insert(path.to_string(), found.into_iter().map(Arc::new).collect());
+        let id = BlobId::of(&buf);
+        let known = seen.lock().ok().and_then(|seen| seen.get(&id).cloned());
+        let found = match known {
+            Some(found) => {
+                local.duplicates += 1;
+                found
             }
-            Ok(_) => {}
-            Err(e) => push_error(SourceError::new(
-                input_name(Some(path)),
-                SourceErrorKind::Engine,
-                e.to_string(),
-            )),
+            None => {
+                local.blobs += 1;
+                local.bytes += buf.len() as u64;
+                match scanner.scan(&buf, scratch) {
+                    Ok(found) => {
+                        let found = Arc::new(found.into_iter().map(Arc::new).collect());
+                        if let Ok(mut seen) = seen.lock() {
+                            seen.insert(id, Arc::clone(&found));
+                        }
+                        found
+                    }
+                    Err(e) => {
+                        push_error(SourceError::new(
+                            input_name(Some(path)),
+                            SourceErrorKind::Engine,
+                            e.to_string(),
+                        ));
+                        return;
+                    }
+                }
+            }
+        };
+        if !found.is_empty() {
+            result.findings.insert(path.to_string(), found.to_vec());
         }
     });
     for skip in skipped {
@@ -296,18 +342,21 @@ fn scan_layer(
         counts.blobs += local.blobs;
         counts.bytes += local.bytes;
         counts.binary += local.binary;
+        counts.duplicates += local.duplicates;
     }
     result.listing = listing;
     result
 }
 
-/// The parts of an image config that can hold secrets, one per line: environment variables,
-/// labels, the command, and the build history's commands.
+/// Scans the parts of an image config that can hold secrets, one per line: environment
+/// variables, labels, the command, and the build history's commands. Also returns, per layer,
+/// the build step that created it: history entries that are not `empty_layer` map to layers in
+/// order.
 fn scan_config(
     archive: &Archive,
     image: &ImageDesc,
     scanner: &Scanner,
-) -> Result<Vec<Finding>, SourceError> {
+) -> Result<(Vec<Finding>, Vec<Option<String>>), SourceError> {
     let error = |message: String| {
         SourceError::new(
             format!("{} config {}", archive.input, image.config),
@@ -343,14 +392,15 @@ fn scan_config(
             lines.push((format!("config.{field}"), words.join(" ")));
         }
     }
-    for (i, step) in config["history"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        if let Some(command) = step["created_by"].as_str() {
+    let mut created_by = Vec::new();
+    let history = config["history"].as_array().into_iter().flatten();
+    for (i, step) in history.enumerate() {
+        let command = step["created_by"].as_str();
+        if let Some(command) = command {
             lines.push((format!("history[{i}].created_by"), command.to_string()));
+        }
+        if !step["empty_layer"].as_bool().unwrap_or(false) {
+            created_by.push(command.map(str::to_string));
         }
     }
     // One line per field, so a finding's line names its field.
@@ -359,7 +409,7 @@ fn scan_config(
         .map(|(_, l)| format!("{}\n", l.replace('\n', " ")))
         .collect();
     let found = scanner.scan_bytes(text.as_bytes());
-    Ok(found
+    let findings = found
         .into_iter()
         .map(|f| {
             let field = lines
@@ -368,6 +418,7 @@ fn scan_config(
             let origin = Origin::Image(Box::new(ImageOrigin {
                 image: image.name.clone(),
                 platform: image.platform.clone(),
+                manifest_digest: image.manifest_digest.clone(),
                 layer: None,
                 path: field.to_string(),
                 visibility: None,
@@ -376,5 +427,6 @@ fn scan_config(
             f.line = 1;
             Finding::new(Arc::new(f), Arc::new(origin))
         })
-        .collect())
+        .collect();
+    Ok((findings, created_by))
 }

@@ -18,6 +18,8 @@ pub struct ImageDesc {
     pub name: String,
     /// `os/arch[/variant]`, when the index says.
     pub platform: Option<String>,
+    /// The manifest's digest, when the archive has one (OCI layouts).
+    pub manifest_digest: Option<String>,
     /// Path of the config blob in the archive.
     pub config: String,
     /// The layers, bottom first.
@@ -102,6 +104,7 @@ fn docker_images(store: &Store) -> Result<Vec<ImageDesc>, String> {
                 .and_then(|tags| tags.into_iter().next())
                 .unwrap_or_else(|| entry.config.clone()),
             platform: None,
+            manifest_digest: None,
             config: entry.config,
             layers: entry
                 .layers
@@ -150,6 +153,7 @@ fn oci_images(
     }
     out.push(ImageDesc {
         name: name.unwrap_or_else(|| descriptor.digest.clone()),
+        manifest_digest: Some(descriptor.digest.clone()),
         platform: descriptor.platform.map(|p| match p.variant {
             Some(variant) => format!("{}/{}/{variant}", p.os, p.architecture),
             None => format!("{}/{}", p.os, p.architecture),

@@ -23,6 +23,9 @@ pub struct ImageOrigin {
     /// `os/arch`, when the archive says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// The image manifest's digest, when the archive has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
     /// The layer, or `None` for the image config.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<LayerPosition>,
@@ -40,6 +43,9 @@ pub struct LayerPosition {
     pub index: usize,
     /// `sha256:...` (or a classic `docker save` layer's path).
     pub digest: String,
+    /// The build step that created the layer (`history[].created_by` in the config).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
 }
 
 impl ImageOrigin {
