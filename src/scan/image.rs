@@ -63,7 +63,8 @@ struct Counts {
     duplicates: u64,
 }
 
-/// Results by content, so a file repeated across layers and images is scanned once.
+/// Results by content, so a file repeated across layers and images is scanned once (two
+/// threads meeting the same new content at the same moment may both scan it: harmless).
 type SeenContent = Mutex<HashMap<BlobId, Arc<Vec<Arc<BlobFinding>>>>>;
 
 /// Scans the images in `inputs` (archive files or OCI layout directories), calling `on_event`
@@ -283,15 +284,12 @@ fn scan_layer(
     };
     let mut result = LayerResult::default();
     let mut local = Counts::default();
-    let mut buf = Vec::new();
-    let (listing, skipped, failure) = read_layer(stream, options.limits, |path, bytes| {
-        buf.clear();
-        buf.extend_from_slice(bytes);
-        if !text_in_memory(&mut buf) {
+    let (listing, skipped, failure) = read_layer(stream, options.limits, |path, buf| {
+        if !text_in_memory(buf) {
             local.binary += 1;
             return;
         }
-        let id = BlobId::of(&buf);
+        let id = BlobId::of(buf);
         let known = seen.lock().ok().and_then(|seen| seen.get(&id).cloned());
         let found = match known {
             Some(found) => {
@@ -301,7 +299,7 @@ fn scan_layer(
             None => {
                 local.blobs += 1;
                 local.bytes += buf.len() as u64;
-                match scanner.scan(&buf, scratch) {
+                match scanner.scan(buf, scratch) {
                     Ok(found) => {
                         let found = Arc::new(found.into_iter().map(Arc::new).collect());
                         if let Ok(mut seen) = seen.lock() {

@@ -37,12 +37,13 @@ pub struct Skipped {
 }
 
 /// Reads the layer from `input`, calling `file(path, bytes)` for each regular file within the
-/// limits. Returns the listing and skipped files, or the listing so far and an error when the
-/// layer is damaged (truncated gzip, malformed tar) or over the size limit.
+/// limits (the buffer is the caller's to transform, e.g. to transcode UTF-16). Returns the
+/// listing and skipped files, or the listing so far and an error when the layer is damaged
+/// (truncated gzip, malformed tar) or over the size limit.
 pub fn read_layer(
     input: Box<dyn Read + Send>,
     limits: LayerLimits,
-    mut file: impl FnMut(&str, &[u8]),
+    mut file: impl FnMut(&str, &mut Vec<u8>),
 ) -> (LayerListing, Vec<Skipped>, Option<String>) {
     let mut listing = LayerListing::default();
     let mut skipped = Vec::new();
@@ -72,7 +73,7 @@ fn read_entries(
     limits: LayerLimits,
     listing: &mut LayerListing,
     skipped: &mut Vec<Skipped>,
-    file: &mut impl FnMut(&str, &[u8]),
+    file: &mut impl FnMut(&str, &mut Vec<u8>),
 ) -> Result<(), String> {
     let mut archive = tar::Archive::new(stream);
     let mut buf = Vec::new();
@@ -115,7 +116,7 @@ fn read_entries(
         entry
             .read_to_end(&mut buf)
             .map_err(|e| format!("{path}: {e}"))?;
-        file(&path, &buf);
+        file(&path, &mut buf);
     }
     Ok(())
 }

@@ -35,7 +35,8 @@ impl Store {
         let file = File::open(path)?;
         let mut archive = tar::Archive::new(io::BufReader::new(file));
         let mut entries = HashMap::new();
-        for entry in archive.entries()? {
+        // Seek past each member's data: indexing reads headers only.
+        for entry in archive.entries_with_seek()? {
             let entry = entry?;
             if !entry.header().entry_type().is_file() {
                 continue;
