@@ -389,3 +389,45 @@ fn opaque_directories_hostile_names_links_and_devices_do_not_derail_the_scan() {
     assert!(found.iter().any(|f| f["path"] == "/abs/path.env"));
     assert_eq!(found.len(), 3, "links and devices are not read");
 }
+
+#[test]
+fn a_layer_whose_content_does_not_match_its_digest_is_an_error() {
+    let tree = Tree::new();
+    let layer = gzip(&layer_tar(&[("x.env", &format!("T={GITHUB_TOKEN}\n"))]));
+    let members = oci_layout(&[(
+        "tampered",
+        "linux/amd64",
+        config(&[]),
+        vec![(layer.clone(), "application/vnd.oci.image.layer.v1.tar+gzip")],
+    )]);
+    let dir = tree.join("layout");
+    for (name, bytes) in &members {
+        let path = dir.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+    let (result, json) = scan(&[dir.to_str().unwrap()]);
+    assert_eq!(
+        result.code, 1,
+        "an intact layout verifies: {}",
+        result.stderr
+    );
+    assert_eq!(findings(&json).len(), 1);
+
+    // Replace the layer's content with another valid layer under the same digest.
+    let other = gzip(&layer_tar(&[("y.env", &format!("U={GITHUB_TOKEN_2}\n"))]));
+    let blob = dir.join(format!("blobs/sha256/{}", &sha256(&layer)[7..]));
+    fs::write(&blob, other).unwrap();
+    let (result, _) = scan(&[dir.to_str().unwrap()]);
+    assert_eq!(result.code, 2);
+    assert!(
+        result.stderr.contains("digest mismatch"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains(&sha256(&layer)),
+        "names the blob: {}",
+        result.stderr
+    );
+}

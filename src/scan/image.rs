@@ -22,7 +22,7 @@ use crate::{
         image::{
             layer::{read_layer, visibility, LayerLimits, LayerListing},
             manifest::{images, ImageDesc, LayerRef},
-            store::Store,
+            store::{Hashing, Store},
             ImageOrigin, LayerPosition,
         },
         text_in_memory, BlobId, Origin, SourceError, SourceErrorKind,
@@ -282,6 +282,14 @@ fn scan_layer(
             return LayerResult::default();
         }
     };
+    // Content-addressed layers are checked against their digest as they stream by.
+    let (stream, digest): (Box<dyn std::io::Read + Send>, _) =
+        if layer.digest.starts_with("sha256:") {
+            let (hashing, handle) = Hashing::new(stream);
+            (Box::new(hashing), Some(handle))
+        } else {
+            (stream, None)
+        };
     let mut result = LayerResult::default();
     let mut local = Counts::default();
     let (listing, skipped, failure) = read_layer(stream, options.limits, |path, buf| {
@@ -328,6 +336,16 @@ fn scan_layer(
             SourceErrorKind::TooLarge,
             skip.reason,
         ));
+    }
+    if let (Some(handle), None) = (&digest, &failure) {
+        let actual = handle.digest();
+        if actual != layer.digest {
+            push_error(SourceError::new(
+                input_name(None),
+                SourceErrorKind::Unreadable,
+                format!("digest mismatch: the blob's content hashes to {actual}; its findings may not be what the image ships"),
+            ));
+        }
     }
     if let Some(message) = failure {
         push_error(SourceError::new(

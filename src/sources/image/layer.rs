@@ -56,7 +56,15 @@ pub fn read_layer(
         read: 0,
         limit: limits.max_layer,
     };
-    let failure = read_entries(&mut counted, limits, &mut listing, &mut skipped, &mut file).err();
+    let mut failure =
+        read_entries(&mut counted, limits, &mut listing, &mut skipped, &mut file).err();
+    // Read to the end past the tar's end-of-archive blocks, so a digest computed over the
+    // compressed stream covers all of it.
+    if failure.is_none() {
+        failure = io::copy(&mut counted, &mut io::sink())
+            .err()
+            .map(|e| e.to_string());
+    }
     if counted.read > counted.limit {
         let message = format!(
             "decompresses to more than {} bytes (--max-layer-size); the rest was not scanned",

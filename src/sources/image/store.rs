@@ -99,6 +99,52 @@ impl Store {
     }
 }
 
+/// Computes the SHA-256 of everything read through it, for checking a blob against its digest.
+pub struct Hashing<R> {
+    inner: R,
+    hasher: std::sync::Arc<std::sync::Mutex<sha2::Sha256>>,
+}
+
+impl<R> Hashing<R> {
+    /// Wraps `inner`; the returned handle yields the digest once reading is done.
+    pub fn new(inner: R) -> (Self, DigestHandle) {
+        let hasher =
+            std::sync::Arc::new(std::sync::Mutex::new(<sha2::Sha256 as sha2::Digest>::new()));
+        (
+            Hashing {
+                inner,
+                hasher: hasher.clone(),
+            },
+            DigestHandle(hasher),
+        )
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut hasher) = self.hasher.lock() {
+            sha2::Digest::update(&mut *hasher, &buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// The digest of what a [`Hashing`] reader has read so far.
+pub struct DigestHandle(std::sync::Arc<std::sync::Mutex<sha2::Sha256>>);
+
+impl DigestHandle {
+    /// `sha256:<hex>`.
+    pub fn digest(&self) -> String {
+        let hasher = self.0.lock().map(|h| h.clone()).unwrap_or_default();
+        let hex: String = sha2::Digest::finalize(hasher)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("sha256:{hex}")
+    }
+}
+
 /// `./a//b` → `a/b`: the form entry names are compared in.
 pub fn normalise(name: &str) -> String {
     name.split('/')
