@@ -390,3 +390,23 @@ fn usage_errors_exit_two() {
     assert_eq!(run(&["dir", ".", "--max-file-size", "lots"]).code, 2);
     assert_eq!(run(&["frobnicate"]).code, 2);
 }
+
+#[test]
+fn a_snippet_never_shows_another_secret_of_its_line_in_clear() {
+    let tree = Tree::new();
+    tree.write(
+        "pair.env",
+        format!("TOKENS=\"{GITHUB_TOKEN},{GITHUB_TOKEN_2}\"\n"),
+    );
+    for format in ["human", "json", "jsonl"] {
+        let out = run(&["dir", tree.path().to_str().unwrap(), "--format", format]);
+        assert_eq!(out.code, 1);
+        assert!(
+            !out.stdout.contains(GITHUB_TOKEN) && !out.stdout.contains(GITHUB_TOKEN_2),
+            "{format}: {}",
+            out.stdout
+        );
+    }
+    let shown = run(&["dir", tree.path().to_str().unwrap(), "--show-secrets"]);
+    assert!(shown.stdout.contains(GITHUB_TOKEN) && shown.stdout.contains(GITHUB_TOKEN_2));
+}

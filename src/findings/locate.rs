@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::BlobFinding;
+use super::{redact, BlobFinding};
 use crate::{filters::Candidate, rules::RuleSet};
 
 /// Longest snippet context kept on each side of the secret, in bytes.
@@ -22,6 +22,22 @@ pub struct Snippet {
     pub secret: String,
     /// Text after the secret on its line.
     pub after: String,
+    /// `before` with the other secrets found on the line redacted.
+    pub before_redacted: String,
+    /// `after` with the other secrets found on the line redacted.
+    pub after_redacted: String,
+}
+
+impl Snippet {
+    /// The text around the secret: with other secrets on the line redacted, unless secrets
+    /// are shown.
+    pub fn context(&self, show_secrets: bool) -> (&str, &str) {
+        if show_secrets {
+            (&self.before, &self.after)
+        } else {
+            (&self.before_redacted, &self.after_redacted)
+        }
+    }
 }
 
 /// Builds the findings of one blob from its candidates.
@@ -88,7 +104,8 @@ pub fn describe(
     }
 
     let mut lines = LineCounter::new(haystack);
-    kept.into_iter()
+    let mut findings: Vec<BlobFinding> = kept
+        .into_iter()
         .map(|(candidate, also_matched)| {
             let signature = rules.get(candidate.raw.signature);
             let secret = candidate.raw.secret.clone();
@@ -106,7 +123,33 @@ pub fn describe(
                 also_matched,
             }
         })
-        .collect()
+        .collect();
+    redact_neighbours(&mut findings);
+    findings
+}
+
+/// Masks, in each finding's snippet, the other secrets found on the same line: a snippet must
+/// not show in clear a secret that its own finding redacts.
+fn redact_neighbours(findings: &mut [BlobFinding]) {
+    for i in 0..findings.len() {
+        let line = findings[i].line;
+        let neighbours: Vec<(String, String)> = findings
+            .iter()
+            .enumerate()
+            .filter(|&(j, other)| j != i && other.line == line && !other.snippet.secret.is_empty())
+            .map(|(_, other)| {
+                let shown = other.snippet.secret.trim_end_matches('…').to_string();
+                (shown, redact(&other.secret))
+            })
+            .collect();
+        let snippet = &mut findings[i].snippet;
+        for (text, masked) in neighbours {
+            if !text.is_empty() {
+                snippet.before_redacted = snippet.before_redacted.replace(&text, &masked);
+                snippet.after_redacted = snippet.after_redacted.replace(&text, &masked);
+            }
+        }
+    }
 }
 
 /// Counts newlines incrementally: queries must come in non-decreasing offset order.
@@ -173,8 +216,11 @@ fn snippet(haystack: &[u8], line_start: usize, secret: Range<usize>) -> Snippet 
     if secret_end < secret.end {
         secret_text.push('…');
     }
+    let before = before.trim_start().to_string();
     Snippet {
-        before: before.trim_start().to_string(),
+        before_redacted: before.clone(),
+        after_redacted: after.clone(),
+        before,
         secret: secret_text,
         after,
     }

@@ -94,11 +94,12 @@ impl<W: Write> FindingSink for HumanSink<W> {
         } else {
             redact(&found.secret)
         };
+        let (before, after) = found.snippet.context(self.options.show_secrets);
         let snippet = format!(
             "{}{}{}",
-            escape_control(&found.snippet.before),
+            escape_control(before),
             self.paint(style::BOLD, &escape_control(&secret)),
-            escape_control(&found.snippet.after)
+            escape_control(after)
         );
         writeln!(self.out, "  {:>9}  {}", "", snippet.trim_end())?;
         if let Some(git) = finding.origin.git() {

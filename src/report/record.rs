@@ -75,10 +75,10 @@ impl<'a> FindingRecord<'a> {
             column: found.column,
             secret: shown,
             redacted: !options.show_secrets,
-            snippet: format!(
-                "{}{}{}",
-                found.snippet.before, snippet_secret, found.snippet.after
-            ),
+            snippet: {
+                let (before, after) = found.snippet.context(options.show_secrets);
+                format!("{before}{snippet_secret}{after}")
+            },
             fingerprint: &finding.fingerprint,
             entropy: (found.entropy * 1000.0).round() / 1000.0,
             also_matched: &found.also_matched,
