@@ -34,13 +34,7 @@ mkdir -p "$WORK"
 # shellcheck source=benches/lib.sh
 source "$ROOT/benches/lib.sh"
 
-if [ ! -f "$ROOTFS/.complete" ]; then
-  command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
-  say "debootstrap --variant=minbase bookworm $ROOTFS"
-  rm -rf "$ROOTFS"
-  debootstrap --variant=minbase bookworm "$ROOTFS" http://deb.debian.org/debian >/dev/null
-  touch "$ROOTFS/.complete"
-fi
+debian_rootfs "$ROOTFS"
 if [ ! -f "$IMAGE/.complete" ]; then
   say "building the image in $IMAGE"
   rm -rf "$IMAGE" && mkdir -p "$IMAGE"

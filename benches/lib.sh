@@ -50,3 +50,16 @@ print_table() {
       "$(echo "$bytes / 1000000 / $w" | bc -l)" "${found[$tool]}" "$(echo "$w / $base" | bc -l)"
   done
 }
+
+# debian_rootfs DIR: a Debian root filesystem (`debootstrap --variant=minbase bookworm`) in DIR,
+# built once.
+debian_rootfs() {
+  local dir=$1
+  if [ ! -f "$dir/.complete" ]; then
+    command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
+    say "debootstrap --variant=minbase bookworm $dir"
+    rm -rf "$dir"
+    debootstrap --variant=minbase bookworm "$dir" http://deb.debian.org/debian >/dev/null
+    touch "$dir/.complete"
+  fi
+}

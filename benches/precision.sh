@@ -32,7 +32,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 mkdir -p "$WORK" "$OUT"
-say() { printf '>> %s\n' "$*" >&2; }
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
 
 if [ -z "$KEYSIFT" ]; then
   (cd "$ROOT" && cargo build -q --release)
@@ -55,15 +56,8 @@ tree_dir() {
       fi
       echo "$dir/node_modules" ;;
     debian)
-      local dir=$WORK/debian-rootfs
-      if [ ! -f "$dir/.complete" ]; then
-        command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
-        say "debootstrap --variant=minbase bookworm $dir"
-        rm -rf "$dir"
-        debootstrap --variant=minbase bookworm "$dir" http://deb.debian.org/debian >/dev/null
-        touch "$dir/.complete"
-      fi
-      echo "$dir" ;;
+      debian_rootfs "$WORK/debian-rootfs"
+      echo "$WORK/debian-rootfs" ;;
   esac
 }
 

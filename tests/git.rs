@@ -39,18 +39,9 @@ impl Repo {
         let time = self.clock.get();
         self.clock.set(time + 60);
         let date = format!("{time} +0000");
-        let output = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_AUTHOR_NAME", "Alice Example")
-            .env("GIT_AUTHOR_EMAIL", "alice@example.com")
-            .env("GIT_COMMITTER_NAME", "Alice Example")
-            .env("GIT_COMMITTER_EMAIL", "alice@example.com")
+        let output = git_command(dir, args)
             .env("GIT_AUTHOR_DATE", &date)
             .env("GIT_COMMITTER_DATE", &date)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("PATH", path_with_keysift())
             .output()
             .expect("git runs");
         assert!(
@@ -705,7 +696,17 @@ fn the_pre_push_hook_blocks_pushing_commits_that_add_a_secret() {
 
 /// Runs git with hooks enabled, returning the raw output (the caller checks the status).
 fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new("git")
+    git_command(dir, args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("git runs")
+}
+
+/// `git ARGS` in `dir` with a fixed identity, no user or system configuration, and keysift on
+/// PATH.
+fn git_command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new("git");
+    command
         .args(args)
         .current_dir(dir)
         .env("GIT_AUTHOR_NAME", "Alice Example")
@@ -714,10 +715,8 @@ fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
         .env("GIT_COMMITTER_EMAIL", "alice@example.com")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("PATH", path_with_keysift())
-        .stdin(Stdio::null())
-        .output()
-        .expect("git runs")
+        .env("PATH", path_with_keysift());
+    command
 }
 
 #[test]

@@ -135,6 +135,15 @@ fn oci_layout(images: &[OciImage]) -> Vec<(String, Vec<u8>)> {
     members
 }
 
+/// Writes archive members as files under `dir` (an OCI layout directory).
+fn write_layout(dir: &Path, members: &[(String, Vec<u8>)]) {
+    for (name, bytes) in members {
+        let path = dir.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+}
+
 fn scan(args: &[&str]) -> (common::Run, Value) {
     let mut all = vec!["image", "--format", "json"];
     all.extend_from_slice(args);
@@ -223,11 +232,7 @@ fn oci_layouts_with_zstd_layers_several_platforms_and_shared_layers() {
     ]);
     // As a directory...
     let dir = tree.join("layout");
-    for (name, bytes) in &members {
-        let path = dir.join(name);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, bytes).unwrap();
-    }
+    write_layout(&dir, &members);
     let (result, json) = scan(&[dir.to_str().unwrap()]);
     assert_eq!(result.code, 1, "{}", result.stderr);
     let found = findings(&json);
@@ -401,11 +406,7 @@ fn a_layer_whose_content_does_not_match_its_digest_is_an_error() {
         vec![(layer.clone(), "application/vnd.oci.image.layer.v1.tar+gzip")],
     )]);
     let dir = tree.join("layout");
-    for (name, bytes) in &members {
-        let path = dir.join(name);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, bytes).unwrap();
-    }
+    write_layout(&dir, &members);
     let (result, json) = scan(&[dir.to_str().unwrap()]);
     assert_eq!(
         result.code, 1,

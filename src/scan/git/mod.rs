@@ -153,7 +153,7 @@ pub fn scan_repository(
         packed = scan_packs(&local, &listing.blobs, scanner, options);
         listing.blobs.retain(|b| !packed.visited.contains(&b.id));
         for (id, found) in std::mem::take(&mut packed.findings) {
-            by_blob.insert(id.to_string(), found);
+            by_blob.insert(id, found);
         }
         report.notes.append(&mut packed.notes);
         for error in std::mem::take(&mut packed.errors) {
@@ -169,11 +169,12 @@ pub fn scan_repository(
     let mut summary = run(&source, scanner, options.run, |event| match event {
         Event::Findings(found) => {
             for finding in found {
-                if let Some(git) = finding.origin.git() {
-                    by_blob
-                        .entry(git.blob.clone())
-                        .or_default()
-                        .push(finding.found.clone());
+                let id = finding
+                    .origin
+                    .git()
+                    .and_then(|git| ObjectId::from_hex(git.blob.as_bytes()).ok());
+                if let Some(id) = id {
+                    by_blob.entry(id).or_default().push(finding.found.clone());
                 }
             }
             true
@@ -225,10 +226,7 @@ pub fn scan_repository(
         let failed = source.failed();
         let scanned = source.items().iter().map(|b| b.id);
         for id in scanned.chain(packed.visited.iter().copied()) {
-            if !failed.contains(&id)
-                && !packed.failed.contains(&id)
-                && !by_blob.contains_key(&id.to_string())
-            {
+            if !failed.contains(&id) && !packed.failed.contains(&id) && !by_blob.contains_key(&id) {
                 cache.insert(id);
             }
         }
@@ -244,8 +242,8 @@ pub fn scan_repository(
     Ok(report)
 }
 
-/// Findings of each blob (by hex id), before they are placed.
-type FindingsByBlob = HashMap<String, Vec<Arc<BlobFinding>>>;
+/// Findings of each blob, before they are placed.
+type FindingsByBlob = HashMap<ObjectId, Vec<Arc<BlobFinding>>>;
 
 /// What a mode asks to scan.
 struct Listing {

@@ -128,10 +128,7 @@ fn scan_packed_blob(
     data: &[u8],
     limits: ReadLimits,
 ) -> PackedBlob {
-    let input = || match &blob.path {
-        Some(path) => format!("{path} (blob {})", blob.id),
-        None => format!("blob {}", blob.id),
-    };
+    let input = || blob.describe();
     if data.len() as u64 > limits.max_size {
         return PackedBlob::Failed(SourceError::new(
             input(),

@@ -31,23 +31,19 @@ pub(super) fn history_findings(
     scanned: &[GitBlob],
     by_blob: &FindingsByBlob,
 ) -> (Vec<Finding>, Vec<ObjectError>) {
-    let path_hint: HashMap<String, Option<String>> = scanned
+    let path_hint: HashMap<ObjectId, Option<String>> = scanned
         .iter()
-        .filter(|b| by_blob.contains_key(&b.id.to_string()))
-        .map(|b| (b.id.to_string(), b.path.clone()))
+        .filter(|b| by_blob.contains_key(&b.id))
+        .map(|b| (b.id, b.path.clone()))
         .collect();
-    let targets: Vec<ObjectId> = scanned
-        .iter()
-        .map(|b| b.id)
-        .filter(|id| by_blob.contains_key(&id.to_string()))
-        .collect();
+    let mut targets: Vec<ObjectId> = path_hint.keys().copied().collect();
+    targets.sort();
     let (attributions, errors) = attribute(repo, &walked.commits, &targets);
 
     let mut findings = Vec::new();
     for id in targets {
-        let hex = id.to_string();
         let attribution = attributions.get(&id);
-        let mut origin = GitOrigin::blob(hex.clone(), path_hint.get(&hex).cloned().flatten());
+        let mut origin = GitOrigin::blob(id.to_string(), path_hint[&id].clone());
         if let Some(attribution) = attribution {
             if let Some((commit, path)) = &attribution.introduced {
                 origin.commit = Some(commit.clone());
@@ -62,7 +58,7 @@ pub(super) fn history_findings(
                 .collect();
         }
         let origin = Arc::new(Origin::Git(Box::new(origin)));
-        for found in &by_blob[&hex] {
+        for found in &by_blob[&id] {
             findings.push(Finding::new(found.clone(), origin.clone()));
         }
     }
@@ -80,8 +76,7 @@ pub(super) fn change_findings(
     let mut buf = Vec::new();
     let mut commit_infos = HashMap::new();
     for change in changes {
-        let hex = change.blob.to_string();
-        let Some(found) = by_blob.get(&hex) else {
+        let Some(found) = by_blob.get(&change.blob) else {
             continue;
         };
         let added = read_blob(repo, &change.blob, &mut buf)
@@ -93,7 +88,7 @@ pub(super) fn change_findings(
                 continue;
             }
         };
-        let mut origin = GitOrigin::blob(hex, Some(change.path.clone()));
+        let mut origin = GitOrigin::blob(change.blob.to_string(), Some(change.path.clone()));
         match change.commit {
             Some(commit) => {
                 let info = commit_infos.entry(commit).or_insert_with(|| {

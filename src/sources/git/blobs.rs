@@ -30,6 +30,16 @@ pub struct GitBlob {
     pub path: Option<String>,
 }
 
+impl GitBlob {
+    /// How errors name the blob: its path (when known) and id.
+    pub fn describe(&self) -> String {
+        match &self.path {
+            Some(path) => format!("{path} (blob {})", self.id),
+            None => format!("blob {}", self.id),
+        }
+    }
+}
+
 /// A list of unique blobs of one repository, as a [`Source`].
 pub struct GitBlobs {
     repo: Arc<Repository>,
@@ -88,10 +98,7 @@ impl GitBlobs {
         if let Ok(mut failed) = self.failed.lock() {
             failed.insert(item.id);
         }
-        let input = match &item.path {
-            Some(path) => format!("{}: {path} (blob {})", self.repo.display_path, item.id),
-            None => format!("{}: blob {}", self.repo.display_path, item.id),
-        };
+        let input = format!("{}: {}", self.repo.display_path, item.describe());
         SourceError::new(input, kind, message)
     }
 }

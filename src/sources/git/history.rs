@@ -189,20 +189,11 @@ fn sort_by_pack_location(repo: &gix::Repository, blobs: &mut [GitBlob]) {
     let mut objects = repo.objects.clone();
     objects.prevent_pack_unload();
     let mut buf = Vec::new();
-    let mut keyed: Vec<((u32, u64), GitBlob)> = blobs
-        .iter()
-        .map(|blob| {
-            let key = match objects.location_by_oid(&blob.id, &mut buf) {
-                Ok(Some(location)) => (location.pack_id, location.pack_offset),
-                _ => (u32::MAX, 0),
-            };
-            (key, blob.clone())
-        })
-        .collect();
-    keyed.sort_by_key(|(key, _)| *key);
-    for (slot, (_, blob)) in blobs.iter_mut().zip(keyed) {
-        *slot = blob;
-    }
+    // Each location is looked up once, not once per comparison.
+    blobs.sort_by_cached_key(|blob| match objects.location_by_oid(&blob.id, &mut buf) {
+        Ok(Some(location)) => (location.pack_id, location.pack_offset),
+        _ => (u32::MAX, 0),
+    });
 }
 
 fn join(prefix: &[u8], name: &[u8]) -> Vec<u8> {
