@@ -4,56 +4,13 @@
 
 mod common;
 
-use std::{fs, io::Write, path::Path};
+use std::{fs, path::Path};
 
-use common::{run, run_with_stdin, Tree, GITHUB_TOKEN, GITHUB_TOKEN_2};
+use common::{
+    images::{config, gzip, layer_tar, oci_layout, sha256, zstd},
+    run, run_with_stdin, Tree, GITHUB_TOKEN, GITHUB_TOKEN_2,
+};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-
-/// A layer: entries (path, contents); a path ending in `/` is a directory, contents `None` is a
-/// whiteout marker written as given.
-fn layer_tar(files: &[(&str, &str)]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (path, contents) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(contents.len() as u64);
-        header.set_mode(0o644);
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, path, contents.as_bytes())
-            .unwrap();
-    }
-    builder.into_inner().unwrap()
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
-
-fn zstd(bytes: &[u8]) -> Vec<u8> {
-    ruzstd::encoding::compress_to_vec(bytes, ruzstd::encoding::CompressionLevel::Fastest)
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    let hex: String = Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
-}
-
-fn config(env: &[&str]) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "config": { "Env": env, "Cmd": ["/app/run"] },
-        "history": [{ "created_by": "COPY app /app" }],
-    }))
-    .unwrap()
-}
 
 /// An archive file: a tar of `(name, bytes)` members.
 fn archive(path: &Path, members: &[(String, Vec<u8>)]) {
@@ -87,52 +44,6 @@ fn docker_save(path: &Path, tag: &str, config_json: Vec<u8>, layers: Vec<Vec<u8>
         serde_json::to_vec(&manifest).unwrap(),
     ));
     archive(path, &members);
-}
-
-/// An image for [`oci_layout`]: reference name, platform, config, and layers with media types.
-type OciImage<'a> = (&'a str, &'a str, Vec<u8>, Vec<(Vec<u8>, &'a str)>);
-
-/// An OCI image layout: `(name, bytes)` members with blobs under `blobs/sha256/`.
-fn oci_layout(images: &[OciImage]) -> Vec<(String, Vec<u8>)> {
-    let mut members = vec![(
-        "oci-layout".to_string(),
-        br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
-    )];
-    let blob = |bytes: Vec<u8>, members: &mut Vec<(String, Vec<u8>)>| {
-        let digest = sha256(&bytes);
-        let size = bytes.len();
-        members.push((format!("blobs/sha256/{}", &digest[7..]), bytes));
-        (digest, size)
-    };
-    let mut manifests = vec![];
-    for (name, platform, config_json, layers) in images {
-        let (config_digest, config_size) = blob(config_json.clone(), &mut members);
-        let layer_descriptors: Vec<Value> = layers
-            .iter()
-            .map(|(bytes, media_type)| {
-                let (digest, size) = blob(bytes.clone(), &mut members);
-                json!({ "mediaType": media_type, "digest": digest, "size": size })
-            })
-            .collect();
-        let manifest = serde_json::to_vec(&json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size },
-            "layers": layer_descriptors,
-        }))
-        .unwrap();
-        let (digest, size) = blob(manifest, &mut members);
-        let (os, arch) = platform.split_once('/').unwrap();
-        manifests.push(json!({
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": digest, "size": size,
-            "annotations": { "org.opencontainers.image.ref.name": name },
-            "platform": { "os": os, "architecture": arch },
-        }));
-    }
-    let index = json!({ "schemaVersion": 2, "manifests": manifests });
-    members.push(("index.json".into(), serde_json::to_vec(&index).unwrap()));
-    members
 }
 
 /// Writes archive members as files under `dir` (an OCI layout directory).
@@ -310,9 +221,21 @@ fn a_tarball_on_stdin_is_scanned() {
     assert_eq!(result.code, 1, "{}", result.stderr);
     assert!(result.stdout.contains("piped:1"));
 
-    let missing = run(&["image", "registry.example.com/team/app:1.2"]);
+    // Not a file, so a registry reference: nothing listens there, which is an error naming it.
+    let missing = run(&["image", "--insecure", "127.0.0.1:9/team/app:1.2"]);
     assert_eq!(missing.code, 2);
-    assert!(missing.stderr.contains("registry"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("127.0.0.1:9/team/app"),
+        "{}",
+        missing.stderr
+    );
+    let neither = run(&["image", "./no/Such/File.tar"]);
+    assert_eq!(neither.code, 2);
+    assert!(
+        neither.stderr.contains("no such file"),
+        "{}",
+        neither.stderr
+    );
 }
 
 /// A layer tar with arbitrary entry types, for hostile or unusual layers.

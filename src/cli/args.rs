@@ -93,10 +93,15 @@ pub struct GitArgs {
 /// `keysift image`.
 #[derive(Debug, Args)]
 pub struct ImageArgs {
-    /// Image archives (`docker save` output, OCI layout tars) or OCI layout directories; `-`
-    /// reads a tarball from stdin.
+    /// Image archives (`docker save` output, OCI layout tars), OCI layout directories, or
+    /// references to pull from a registry (`registry.example.com/team/app:1.2`,
+    /// `alpine@sha256:...`); `-` reads a tarball from stdin. An existing path is always read as
+    /// a file.
     #[arg(required = true, value_name = "IMAGE")]
     pub inputs: Vec<PathBuf>,
+    /// Pull over plain HTTP: only for a registry on this machine (localhost, 127.0.0.1).
+    #[arg(long)]
+    pub insecure: bool,
     /// Only images of this platform (e.g. linux/arm64), when the archive holds several.
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,

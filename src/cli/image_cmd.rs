@@ -9,10 +9,13 @@ use std::{
 use anyhow::Context;
 use keysift::{
     scan::{
-        image::{scan_images, ImageScanOptions},
+        image::{scan_images, ImageInput, ImageScanOptions},
         RunOptions,
     },
-    sources::image::layer::LayerLimits,
+    sources::image::{
+        layer::LayerLimits,
+        registry::{Reference, RegistryOptions},
+    },
 };
 
 use super::{
@@ -28,21 +31,23 @@ pub fn image(args: ImageArgs) -> anyhow::Result<Outcome> {
     for input in &args.inputs {
         if input.as_os_str() == "-" {
             let path = spool_stdin()?;
-            inputs.push(path.clone());
+            inputs.push(ImageInput::Archive(path.clone()));
             spooled = Some(path);
-        } else if !input.exists() && looks_like_reference(&input.to_string_lossy()) {
-            anyhow::bail!(
-                "{}: no such file; pulling images from a registry is not supported yet \
-                 (save it with `docker save` or `skopeo copy ... oci-archive:...` and scan the archive)",
-                input.display()
-            );
+        } else if input.exists() {
+            inputs.push(ImageInput::Archive(input.clone()));
         } else {
-            inputs.push(input.clone());
+            let text = input.to_string_lossy();
+            let reference = Reference::parse(&text)
+                .map_err(|why| anyhow::anyhow!("{text}: no such file or directory, and {why}"))?;
+            inputs.push(ImageInput::Registry(reference));
         }
     }
     let scanner = build_scanner(&args.scan)?;
     let options = ImageScanOptions {
         platform: args.platform.clone(),
+        registry: RegistryOptions {
+            insecure: args.insecure,
+        },
         limits: LayerLimits {
             max_file: args.max_file_size,
             max_layer: args.max_layer_size,
@@ -62,11 +67,6 @@ pub fn image(args: ImageArgs) -> anyhow::Result<Outcome> {
         }
     }
     report.finish(&summary)
-}
-
-/// `registry.example.com/team/app:1.2`, `app@sha256:...`: not a path.
-fn looks_like_reference(input: &str) -> bool {
-    input.contains(':') || input.contains('@')
 }
 
 /// Copies a tarball from stdin to a private temporary file: an archive needs random access

@@ -8,7 +8,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    path::{Path, PathBuf},
+    path::PathBuf,
     sync::{Arc, Mutex},
     time::Instant,
 };
@@ -22,6 +22,7 @@ use crate::{
         image::{
             layer::{read_layer, visibility, LayerLimits, LayerListing},
             manifest::{images, ImageDesc, LayerRef},
+            registry::{Reference, Registry, RegistryOptions},
             store::{Hashing, Store},
             ImageOrigin, LayerPosition,
         },
@@ -29,11 +30,32 @@ use crate::{
     },
 };
 
+/// An image to scan.
+#[derive(Debug, Clone)]
+pub enum ImageInput {
+    /// An archive file (`docker save`, an OCI layout tar) or an OCI layout directory.
+    Archive(PathBuf),
+    /// An image on a registry.
+    Registry(Reference),
+}
+
+impl ImageInput {
+    /// How the input is named in messages.
+    pub fn name(&self) -> String {
+        match self {
+            ImageInput::Archive(path) => path.display().to_string(),
+            ImageInput::Registry(reference) => reference.to_string(),
+        }
+    }
+}
+
 /// Settings of an image scan.
 #[derive(Debug, Clone)]
 pub struct ImageScanOptions {
     /// Only images of this platform (`os/arch[/variant]`), when the archive says.
     pub platform: Option<String>,
+    /// How to reach registries.
+    pub registry: RegistryOptions,
     /// Limits on files and layers.
     pub limits: LayerLimits,
     /// Threads.
@@ -67,10 +89,10 @@ struct Counts {
 /// threads meeting the same new content at the same moment may both scan it: harmless).
 type SeenContent = Mutex<HashMap<BlobId, Arc<Vec<Arc<BlobFinding>>>>>;
 
-/// Scans the images in `inputs` (archive files or OCI layout directories), calling `on_event`
-/// with findings and errors.
+/// Scans the images in `inputs` (archive files, OCI layout directories, registry references),
+/// calling `on_event` with findings and errors.
 pub fn scan_images(
-    inputs: &[PathBuf],
+    inputs: &[ImageInput],
     scanner: &Scanner,
     options: &ImageScanOptions,
     mut on_event: impl FnMut(&Event) -> bool,
@@ -86,8 +108,8 @@ pub fn scan_images(
     // 1. Open every archive and list its images.
     let mut archives = Vec::new();
     for input in inputs {
-        let name = input.display().to_string();
-        match open_archive(input, options) {
+        let name = input.name();
+        match open_archive(input, options, &mut notes) {
             Ok(archive) if archive.images.is_empty() => {
                 notes.push(format!("{name}: no image matches the platform"));
             }
@@ -222,8 +244,21 @@ static EMPTY_LISTING: LayerListing = LayerListing {
     opaque_dirs: Vec::new(),
 };
 
-fn open_archive(input: &Path, options: &ImageScanOptions) -> Result<Archive, String> {
-    let store = Store::open(input).map_err(|e| format!("cannot read the archive: {e}"))?;
+fn open_archive(
+    input: &ImageInput,
+    options: &ImageScanOptions,
+    notes: &mut Vec<String>,
+) -> Result<Archive, String> {
+    let store = match input {
+        ImageInput::Archive(path) => {
+            Store::open(path).map_err(|e| format!("cannot read the archive: {e}"))?
+        }
+        ImageInput::Registry(reference) => {
+            let registry = Registry::connect(reference.clone(), &options.registry)?;
+            notes.extend(registry.warnings.iter().cloned());
+            Store::Registry(Box::new(registry))
+        }
+    };
     let mut found = images(&store)?;
     if let Some(platform) = &options.platform {
         found.retain(|image| {
@@ -234,7 +269,7 @@ fn open_archive(input: &Path, options: &ImageScanOptions) -> Result<Archive, Str
         });
     }
     Ok(Archive {
-        input: input.display().to_string(),
+        input: input.name(),
         store,
         images: found,
     })

@@ -5,11 +5,13 @@
 //!   with paths relative to the archive root (`<id>/layer.tar` in the classic layout,
 //!   `blobs/sha256/<hex>` when Docker writes an OCI layout alongside);
 //! * an OCI image layout's `index.json`, whose manifests (or nested indexes, one per platform)
-//!   name the config and layers by digest, stored at `blobs/<algorithm>/<hex>`.
+//!   name the config and layers by digest, stored at `blobs/<algorithm>/<hex>`;
+//! * a registry's manifest for a reference, an image manifest or an index, from which the
+//!   rest is walked exactly as in an OCI layout.
 
 use serde::Deserialize;
 
-use super::store::Store;
+use super::store::{blob_path, Store};
 
 /// An image in an archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +82,19 @@ struct OciPlatform {
 
 /// The images of the archive in `store`.
 pub fn images(store: &Store) -> Result<Vec<ImageDesc>, String> {
+    if let Store::Registry(registry) = store {
+        let top = registry.top_manifest()?;
+        let descriptor = OciDescriptor {
+            media_type: top.media_type,
+            digest: top.digest,
+            annotations: Default::default(),
+            platform: None,
+        };
+        let mut out = Vec::new();
+        let name = registry.reference().to_string();
+        oci_images(store, descriptor, Some(name), 0, &mut out)?;
+        return Ok(out);
+    }
     if store.contains("manifest.json") {
         return docker_images(store);
     }
@@ -128,21 +143,36 @@ fn oci_images(
     if depth > MAX_INDEX_DEPTH {
         return Err("image indexes nested too deeply".into());
     }
-    let name = descriptor
-        .annotations
-        .get("org.opencontainers.image.ref.name")
-        .or_else(|| descriptor.annotations.get("io.containerd.image.name"))
-        .cloned()
-        .or(inherited_name);
-    let path = blob_path(&descriptor.digest)?;
-    if descriptor.media_type.contains("index") || descriptor.media_type.contains("manifest.list") {
-        let index: OciIndex = json(store, &path)?;
+    // The outermost name wins: the reference the user pulled, or the layout's top-level tag.
+    let name = inherited_name.or_else(|| {
+        descriptor
+            .annotations
+            .get("org.opencontainers.image.ref.name")
+            .or_else(|| descriptor.annotations.get("io.containerd.image.name"))
+            .cloned()
+    });
+    let bytes = store
+        .read_manifest(&descriptor.digest)
+        .map_err(|e| format!("manifest {}: {e}", descriptor.digest))?;
+    let parse_error = |e: serde_json::Error| format!("manifest {}: {e}", descriptor.digest);
+    // The descriptor's media type says whether this is an index; when it is missing (a
+    // registry that sends no Content-Type), the document's shape does.
+    let is_index = if descriptor.media_type.is_empty() {
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .map_err(parse_error)?
+            .get("manifests")
+            .is_some()
+    } else {
+        descriptor.media_type.contains("index") || descriptor.media_type.contains("manifest.list")
+    };
+    if is_index {
+        let index: OciIndex = serde_json::from_slice(&bytes).map_err(parse_error)?;
         for child in index.manifests {
             oci_images(store, child, name.clone(), depth + 1, out)?;
         }
         return Ok(());
     }
-    let manifest: OciManifest = json(store, &path)?;
+    let manifest: OciManifest = serde_json::from_slice(&bytes).map_err(parse_error)?;
     // Attestation manifests (buildx provenance) describe the image; they are not one.
     if descriptor
         .annotations
@@ -171,18 +201,6 @@ fn oci_images(
             .collect::<Result<_, String>>()?,
     });
     Ok(())
-}
-
-/// `sha256:abc...` → `blobs/sha256/abc...`, refusing digests that are not plain hex.
-fn blob_path(digest: &str) -> Result<String, String> {
-    let (algorithm, hex) = digest
-        .split_once(':')
-        .ok_or_else(|| format!("malformed digest {digest:?}"))?;
-    let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
-    if !plain(algorithm) || !plain(hex) {
-        return Err(format!("malformed digest {digest:?}"));
-    }
-    Ok(format!("blobs/{algorithm}/{hex}"))
 }
 
 /// `blobs/sha256/abc` → `sha256:abc`; other paths stay as they are.

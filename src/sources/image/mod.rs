@@ -9,6 +9,7 @@
 
 pub mod layer;
 pub mod manifest;
+pub mod registry;
 pub mod store;
 
 use serde::Serialize;

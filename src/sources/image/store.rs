@@ -1,5 +1,7 @@
 //! Random access to the files of an image archive: a tar file (`docker save`, an OCI layout in
-//! a tar) indexed once by entry name, or a directory (an OCI layout on disk).
+//! a tar) indexed once by entry name, a directory (an OCI layout on disk), or a repository on
+//! a registry, whose blobs are named here as they would be in an OCI layout
+//! (`blobs/sha256/<hex>`).
 //!
 //! Layers are opened as streams straight from the archive: nothing is unpacked to disk.
 
@@ -9,6 +11,8 @@ use std::{
     io::{self, Read, Seek, SeekFrom},
     path::{Path, PathBuf},
 };
+
+use super::registry::{sha256_digest, Registry};
 
 /// The largest metadata file (manifest, index, config) read whole into memory.
 const MAX_METADATA: u64 = 64 * 1024 * 1024;
@@ -24,6 +28,8 @@ pub enum Store {
     },
     /// A directory.
     Dir(PathBuf),
+    /// A repository on a registry: blobs are fetched by digest as they are opened.
+    Registry(Box<Registry>),
 }
 
 impl Store {
@@ -55,6 +61,8 @@ impl Store {
         match self {
             Store::Tar { entries, .. } => entries.contains_key(&normalise(name)),
             Store::Dir(root) => root.join(normalise(name)).is_file(),
+            // A registry has no layout files (index.json, manifest.json) to look for.
+            Store::Registry(_) => false,
         }
     }
 
@@ -80,6 +88,30 @@ impl Store {
                 Ok(Box::new(io::BufReader::new(file).take(size)))
             }
             Store::Dir(root) => Ok(Box::new(io::BufReader::new(File::open(root.join(name))?))),
+            Store::Registry(registry) => {
+                let digest = digest_of_blob_path(&name).ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("{name}: a registry serves blobs by digest only"),
+                    )
+                })?;
+                registry.blob(&digest)
+            }
+        }
+    }
+
+    /// The manifest (or index) with `digest`, checked against it: a blob in an archive, a
+    /// manifest on a registry.
+    pub fn read_manifest(&self, digest: &str) -> io::Result<Vec<u8>> {
+        match self {
+            Store::Registry(registry) => registry
+                .manifest(digest)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
+            _ => {
+                let path =
+                    blob_path(digest).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                self.read(&path)
+            }
         }
     }
 
@@ -94,6 +126,19 @@ impl Store {
                 io::ErrorKind::InvalidData,
                 format!("{name}: larger than {MAX_METADATA} bytes"),
             ));
+        }
+        // Content-addressed files must be what their name says: a config or manifest that
+        // does not match its digest is not the one the image ships.
+        if let Some(expected) = digest_of_blob_path(&normalise(name)) {
+            if expected.starts_with("sha256:") {
+                let actual = sha256_digest(&bytes);
+                if actual != expected {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{name}: digest mismatch: the content hashes to {actual}"),
+                    ));
+                }
+            }
         }
         Ok(bytes)
     }
@@ -143,6 +188,25 @@ impl DigestHandle {
             .collect();
         format!("sha256:{hex}")
     }
+}
+
+/// `blobs/sha256/abc` → `sha256:abc`, for content-addressed paths only.
+pub fn digest_of_blob_path(path: &str) -> Option<String> {
+    let (algorithm, hex) = path.strip_prefix("blobs/")?.split_once('/')?;
+    let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    (plain(algorithm) && plain(hex)).then(|| format!("{algorithm}:{hex}"))
+}
+
+/// `sha256:abc...` → `blobs/sha256/abc...`, refusing digests that are not plain hex.
+pub fn blob_path(digest: &str) -> Result<String, String> {
+    let (algorithm, hex) = digest
+        .split_once(':')
+        .ok_or_else(|| format!("malformed digest {digest:?}"))?;
+    let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !plain(algorithm) || !plain(hex) {
+        return Err(format!("malformed digest {digest:?}"));
+    }
+    Ok(format!("blobs/{algorithm}/{hex}"))
 }
 
 /// `./a//b` → `a/b`: the form entry names are compared in.
