@@ -92,7 +92,7 @@ mod tests {
     #[test]
     fn first_claim_scans_later_ones_wait_or_reuse() {
         let seen = SeenBlobs::new();
-        let id = BlobId::of(b"x");
+        let id = BlobId::of_content(b"x");
         let a = Arc::new(Origin::Stdin);
         let b = Arc::new(Origin::File { path: "b".into() });
         let c = Arc::new(Origin::File { path: "c".into() });

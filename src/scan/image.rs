@@ -332,7 +332,7 @@ fn scan_layer(
             local.binary += 1;
             return;
         }
-        let id = BlobId::of(buf);
+        let id = BlobId::of_content(buf);
         let known = seen.lock().ok().and_then(|seen| seen.get(&id).cloned());
         let found = match known {
             Some(found) => {

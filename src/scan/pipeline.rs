@@ -179,7 +179,7 @@ impl<S: Source> Worker<'_, S> {
             }
             Ok(Loaded::Text { id, may_repeat }) => {
                 let origin = Arc::new(self.source.origin(item));
-                let id = id.or_else(|| may_repeat.then(|| BlobId::of(&state.buf)));
+                let id = id.or_else(|| may_repeat.then(|| BlobId::of_content(&state.buf)));
                 match id.map(|id| (id, self.seen.claim(id, &origin))) {
                     None => {
                         if let Some(results) = self.scan(state, &origin) {

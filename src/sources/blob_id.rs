@@ -1,21 +1,34 @@
-//! Content ids compatible with git's blob ids, so the same bytes found as a file, a git blob or
-//! a file in an image layer are recognised as one blob.
+//! Blob ids: git's own (SHA-1) for git objects, and a cheaper per-run content key for files
+//! and image layer contents, where an id only serves to scan repeated content once.
 
-use std::fmt;
+use std::{
+    collections::hash_map::RandomState,
+    fmt,
+    hash::{BuildHasher, Hasher},
+    sync::OnceLock,
+};
 
-use sha1::{Digest, Sha1};
-
-/// A blob's id: the SHA-1 of `"blob <len>\0" + content`, exactly as git computes it.
+/// A blob's id: a git object id (SHA-1 of `"blob <len>\0" + content`) for git objects, or a
+/// per-run content key ([`BlobId::of_content`]) for everything else.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BlobId([u8; 20]);
 
 impl BlobId {
-    /// The id of `content`.
-    pub fn of(content: &[u8]) -> BlobId {
-        let mut hasher = Sha1::new();
-        hasher.update(format!("blob {}\0", content.len()).as_bytes());
-        hasher.update(content);
-        BlobId(hasher.finalize().into())
+    /// A key for `content` that is only meaningful within this process: a keyed SipHash-1-3
+    /// of the bytes (the key drawn at random once per process, so nobody can craft two
+    /// contents that collide) next to their length. Used to deduplicate files and image layer
+    /// contents, where no git id is known: it costs a quarter of a SHA-1 (git's id) on CPUs
+    /// without SHA extensions, and a scan hashes every file it reads.
+    pub fn of_content(content: &[u8]) -> BlobId {
+        static KEY: OnceLock<RandomState> = OnceLock::new();
+        let mut hasher = KEY.get_or_init(RandomState::new).build_hasher();
+        hasher.write(content);
+        let mut id = [0u8; 20];
+        id[..8].copy_from_slice(&hasher.finish().to_le_bytes());
+        id[8..16].copy_from_slice(&(content.len() as u64).to_le_bytes());
+        // A fixed marker fills the rest; it sets these keys apart from git ids at a glance.
+        id[16..].copy_from_slice(b"run!");
+        BlobId(id)
     }
 
     /// An id known from elsewhere (a git object id).
@@ -54,16 +67,10 @@ mod tests {
     use super::BlobId;
 
     #[test]
-    fn matches_git_hash_object() {
-        // `printf 'hello\n' | git hash-object --stdin`
-        assert_eq!(
-            BlobId::of(b"hello\n").to_string(),
-            "ce013625030ba8dba906f756967f9e9ca394464a"
-        );
-        // The empty blob.
-        assert_eq!(
-            BlobId::of(b"").to_string(),
-            "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
-        );
+    fn content_keys_tell_contents_apart_and_agree_on_equal_ones() {
+        let a = BlobId::of_content(b"hello\n");
+        assert_eq!(a, BlobId::of_content(b"hello\n"));
+        assert_ne!(a, BlobId::of_content(b"hello\n\n"));
+        assert_ne!(BlobId::of_content(b""), BlobId::of_content(b"\0"));
     }
 }
