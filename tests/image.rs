@@ -355,3 +355,99 @@ fn a_layer_whose_content_does_not_match_its_digest_is_an_error() {
         result.stderr
     );
 }
+
+#[test]
+fn sparse_files_are_read_within_the_size_limit_and_an_enormous_one_is_skipped() {
+    let tree = Tree::new();
+    // Real sparse files on disk, archived as GNU sparse entries.
+    let huge = tree.join("huge.img");
+    let file = fs::File::create(&huge).unwrap();
+    file.set_len(64 << 30).unwrap();
+    drop(file);
+    let small = tree.write("small.env", format!("T={GITHUB_TOKEN}\n"));
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&small)
+        .unwrap()
+        .set_len(64 << 10)
+        .unwrap();
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.sparse(true);
+    builder
+        .append_path_with_name(&huge, "var/huge.img")
+        .unwrap();
+    builder
+        .append_path_with_name(&small, "app/small.env")
+        .unwrap();
+    let after = tree.write("after.env", format!("U={GITHUB_TOKEN_2}\n"));
+    builder
+        .append_path_with_name(&after, "app/after.env")
+        .unwrap();
+    let layer = builder.into_inner().unwrap();
+    assert!(layer.len() < 1 << 20, "the holes are not in the archive");
+    let tarball = tree.join("sparse.tar");
+    docker_save(&tarball, "sparse:1", config(&[]), vec![layer]);
+
+    let (result, json) = scan(&[tarball.to_str().unwrap()]);
+    assert_eq!(
+        result.code, 2,
+        "the skipped file makes the exit code say so"
+    );
+    assert!(
+        result.stderr.contains("var/huge.img") && result.stderr.contains("--max-file-size"),
+        "{}",
+        result.stderr
+    );
+    let paths: Vec<&str> = findings(&json)
+        .iter()
+        .map(|f| f["image"]["path"].as_str().unwrap())
+        .collect();
+    // The small sparse file is text followed by a hole of zeros: binary by content, skipped
+    // by design; the file after the enormous one is still scanned.
+    assert_eq!(paths, ["app/after.env"]);
+}
+
+#[test]
+fn a_manifest_naming_a_missing_layer_is_an_error_and_other_images_are_still_scanned() {
+    let tree = Tree::new();
+    let good = tree.join("good.tar");
+    docker_save(
+        &good,
+        "good:1",
+        config(&[]),
+        vec![layer_tar(&[("x.env", &format!("T={GITHUB_TOKEN}\n"))])],
+    );
+    let layer = gzip(&layer_tar(&[("y.env", &format!("U={GITHUB_TOKEN_2}\n"))]));
+    let mut members = oci_layout(&[(
+        "holes:1",
+        "linux/amd64",
+        config(&[]),
+        vec![
+            (layer, "application/vnd.oci.image.layer.v1.tar+gzip"),
+            (
+                b"never stored".to_vec(),
+                "application/vnd.oci.image.layer.v1.tar",
+            ),
+        ],
+    )]);
+    let missing = format!("blobs/sha256/{}", &sha256(b"never stored")[7..]);
+    members.retain(|(name, _)| *name != missing);
+    let holes = tree.join("holes.oci.tar");
+    archive(&holes, &members);
+
+    let (result, json) = scan(&[holes.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(result.code, 2);
+    assert!(
+        result.stderr.contains(&missing) || result.stderr.contains(&missing[13..]),
+        "the error names the missing blob: {}",
+        result.stderr
+    );
+    let images: Vec<&str> = findings(&json)
+        .iter()
+        .map(|f| f["image"]["image"].as_str().unwrap())
+        .collect();
+    assert!(
+        images.contains(&"holes:1") && images.contains(&"good:1"),
+        "{images:?}"
+    );
+}

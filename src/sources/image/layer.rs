@@ -4,6 +4,8 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
+use tar::EntryType;
+
 use super::store::normalise;
 
 /// What a layer contains, for working out visibility after all layers are read.
@@ -105,7 +107,10 @@ fn read_entries(
             listing.files.push(path);
             continue;
         }
-        if !kind.is_file() {
+        // GNU sparse files are files too: the tar reader fills their holes with zeros, and
+        // their size is the expanded one, so the size limit below applies to it.
+        let is_file = kind.is_file() || kind.is_gnu_sparse() || kind == EntryType::Continuous;
+        if !is_file {
             continue;
         }
         listing.files.push(path.clone());
