@@ -176,6 +176,47 @@ pub struct ScanArgs {
     /// Print no summary or warnings on stderr (errors are still printed).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Ask each provider whether the secrets found are live (network requests to the
+    /// providers' own APIs; never without this flag).
+    #[arg(long)]
+    pub verify: bool,
+    /// Report only findings verified live (implies --verify).
+    #[arg(long)]
+    pub only_verified: bool,
+    /// Exit code 1 on any finding (`any`), or only on live ones (`live`, implies --verify).
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = FailOn::Any)]
+    pub fail_on: FailOn,
+    /// Send one provider's checks to another base URL, e.g. GitHub Enterprise:
+    /// `--verify-endpoint github=https://ghe.example.com/api/v3` (HTTPS, or plain HTTP to this
+    /// machine). Repeatable.
+    #[arg(long, value_name = "NAME=URL", value_parser = parse_endpoint)]
+    pub verify_endpoint: Vec<(String, String)>,
+    /// Seconds each verification request may take.
+    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    pub verify_timeout: u64,
+}
+
+impl ScanArgs {
+    /// Whether verification runs.
+    pub fn verifying(&self) -> bool {
+        self.verify || self.only_verified || self.fail_on == FailOn::Live
+    }
+}
+
+/// When findings make the exit code 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any finding.
+    Any,
+    /// Only findings verified live.
+    Live,
+}
+
+fn parse_endpoint(text: &str) -> Result<(String, String), String> {
+    let (name, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected NAME=URL"))?;
+    Ok((name.to_string(), url.to_string()))
 }
 
 /// `keysift rules ...`.

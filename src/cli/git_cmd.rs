@@ -52,7 +52,7 @@ pub fn scan(
     scan_args: &ScanArgs,
 ) -> anyhow::Result<Outcome> {
     let scanner = build_scanner(scan_args)?;
-    let mut report = Report::open(scan_args)?;
+    let mut report = Report::open(scan_args, &scanner)?;
     let result = scan_repository(Arc::new(repo), &scanner, options, |event| {
         report.event(event)
     })?;

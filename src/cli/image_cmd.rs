@@ -56,7 +56,7 @@ pub fn image(args: ImageArgs) -> anyhow::Result<Outcome> {
             threads: args.scan.threads,
         },
     };
-    let mut report = Report::open(&args.scan)?;
+    let mut report = Report::open(&args.scan, &scanner)?;
     let (summary, notes) = scan_images(&inputs, &scanner, &options, |event| report.event(event));
     if let Some(path) = spooled {
         let _ = fs::remove_file(path);

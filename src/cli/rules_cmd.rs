@@ -68,8 +68,7 @@ impl<'a> From<&'a Signature> for ListedSignature<'a> {
             category: s.category(),
             confidence: s.confidence(),
             keywords: s.keywords(),
-            // Verification arrives with its own issue; no signature declares it yet.
-            verifiable: false,
+            verifiable: s.verify().is_some(),
             checksum: s.checksum().map(|c| c.as_str()),
             generic: s.is_generic(),
             search: if s.is_keywordless() {
@@ -187,8 +186,10 @@ struct Stats {
     providers: usize,
     /// Per category: signatures, providers, and signatures per confidence.
     categories: BTreeMap<String, CategoryStats>,
-    /// Signatures with a verification check (none until verification lands).
+    /// Signatures with a verification check.
     verifiable: Vec<String>,
+    /// Providers with at least one.
+    verifiable_providers: usize,
 }
 
 #[derive(Serialize, Default)]
@@ -223,7 +224,19 @@ fn stats(rules: &RuleSet, format: ListFormat) -> anyhow::Result<Outcome> {
         signatures: rules.len(),
         providers: providers.len(),
         categories,
-        verifiable: Vec::new(),
+        verifiable: rules
+            .signatures()
+            .iter()
+            .filter(|s| s.verify().is_some())
+            .map(|s| s.id().to_string())
+            .collect(),
+        verifiable_providers: rules
+            .signatures()
+            .iter()
+            .filter(|s| s.verify().is_some())
+            .map(|s| s.provider())
+            .collect::<BTreeSet<_>>()
+            .len(),
     };
     print(format, &stats, |out, stats| write_stats(out, stats))
 }
@@ -243,10 +256,11 @@ fn write_stats(out: &mut dyn Write, stats: &Stats) -> io::Result<()> {
     }
     writeln!(
         out,
-        "\n{} signatures from {} providers; {} with verification",
+        "\n{} signatures from {} providers; {} signatures from {} providers with verification",
         stats.signatures,
         stats.providers,
-        stats.verifiable.len()
+        stats.verifiable.len(),
+        stats.verifiable_providers
     )
 }
 

@@ -9,14 +9,16 @@ use std::{
 
 use anyhow::Context;
 use keysift::{
+    findings::Finding,
     report::{escape_control, FindingSink, HumanSink, JsonLinesSink, JsonSink, ReportOptions},
     rules::RuleSet,
     scan::{self, Event, RunOptions, Scanner, Summary},
     sources::{dir::DirSourceBuilder, stdin::StdinSource, ReadLimits, Source},
+    verify::{Verdict, Verifier, VerifyOptions},
 };
 
 use super::{
-    args::{ColorChoice, DirArgs, Format, ScanArgs},
+    args::{ColorChoice, DirArgs, FailOn, Format, ScanArgs},
     Outcome,
 };
 
@@ -46,7 +48,13 @@ pub fn stdin(args: ScanArgs) -> anyhow::Result<Outcome> {
 
 /// The scanner `args` ask for.
 pub fn build_scanner(args: &ScanArgs) -> anyhow::Result<Scanner> {
-    let rules = load_rules(&args.rules, RulesFor::Scanning)?;
+    // Verification checks live in the TOML files, not in the build-time scan table.
+    let purpose = if args.verifying() {
+        RulesFor::Inspecting
+    } else {
+        RulesFor::Scanning
+    };
+    let rules = load_rules(&args.rules, purpose)?;
     Ok(Scanner::builder(Arc::new(rules))
         .confidence_floor(args.confidence)
         .build()?)
@@ -71,7 +79,7 @@ pub fn load_rules(extra: &[std::path::PathBuf], purpose: RulesFor) -> anyhow::Re
 }
 
 fn run_scan<S: Source>(source: &S, scanner: &Scanner, args: &ScanArgs) -> anyhow::Result<Outcome> {
-    let mut report = Report::open(args)?;
+    let mut report = Report::open(args, scanner)?;
     let summary = scan::run(
         source,
         scanner,
@@ -89,11 +97,37 @@ pub struct Report {
     sink_error: Option<io::Error>,
     format: Format,
     quiet: bool,
+    fail_on: FailOn,
+    /// With verification, findings wait here until the scan is over.
+    verifying: Option<Verifying>,
+}
+
+/// Verification's state: the verifier, the findings held back, and what to report.
+struct Verifying {
+    verifier: Verifier,
+    held: Vec<Finding>,
+    only_verified: bool,
 }
 
 impl Report {
-    /// Opens the output and the sink that `args` ask for.
-    pub fn open(args: &ScanArgs) -> anyhow::Result<Report> {
+    /// Opens the output and the sink that `args` ask for; with verification, prepares the
+    /// verifier from `scanner`'s signatures.
+    pub fn open(args: &ScanArgs, scanner: &Scanner) -> anyhow::Result<Report> {
+        let verifying = if args.verifying() {
+            let options = VerifyOptions {
+                endpoints: args.verify_endpoint.iter().cloned().collect(),
+                timeout: std::time::Duration::from_secs(args.verify_timeout.max(1)),
+                ..VerifyOptions::default()
+            };
+            let verifier = Verifier::new(scanner.rules(), options).map_err(anyhow::Error::msg)?;
+            Some(Verifying {
+                verifier,
+                held: Vec::new(),
+                only_verified: args.only_verified,
+            })
+        } else {
+            None
+        };
         let (out, to_terminal) = open_output(args.output.as_deref())?;
         let color = match args.color {
             ColorChoice::Always => true,
@@ -114,6 +148,8 @@ impl Report {
             sink_error: None,
             format: args.format,
             quiet: args.quiet,
+            fail_on: args.fail_on,
+            verifying,
         })
     }
 
@@ -124,6 +160,12 @@ impl Report {
             return false;
         }
         let result = match event {
+            Event::Findings(found) if self.verifying.is_some() => {
+                if let Some(verifying) = &mut self.verifying {
+                    verifying.held.extend(found.iter().cloned());
+                }
+                Ok(true)
+            }
             Event::Findings(found) => found.iter().try_fold(true, |go, f| {
                 Ok::<_, io::Error>(go && self.sink.finding(f)?)
             }),
@@ -144,8 +186,36 @@ impl Report {
 
     /// Writes the summary and maps the scan's result to an exit code.
     pub fn finish(mut self, summary: &Summary) -> anyhow::Result<Outcome> {
+        let mut summary = summary.clone();
+        let mut live = 0;
+        if let Some(mut verifying) = self.verifying.take() {
+            let stats = verifying.verifier.verify(&mut verifying.held);
+            live = stats.live as u64;
+            if !self.quiet {
+                eprintln!(
+                    "keysift: verified {} distinct secrets: {} live ({} findings have no check)",
+                    stats.checked, stats.live, stats.without_check
+                );
+            }
+            if verifying.only_verified {
+                verifying.held.retain(|f| {
+                    f.verification
+                        .as_ref()
+                        .is_some_and(|v| v.status == Verdict::Live)
+                });
+                summary.findings = verifying.held.len() as u64;
+            }
+            for finding in &verifying.held {
+                if self.sink_error.is_some() {
+                    break;
+                }
+                if let Err(e) = self.sink.finding(finding) {
+                    self.sink_error = Some(e);
+                }
+            }
+        }
         if self.sink_error.is_none() {
-            if let Err(e) = self.sink.finish(summary) {
+            if let Err(e) = self.sink.finish(&summary) {
                 self.sink_error = Some(e);
             }
         }
@@ -156,9 +226,16 @@ impl Report {
             None => {}
         }
         if !self.quiet && self.format == Format::Jsonl {
-            print_summary_line(summary);
+            print_summary_line(&summary);
         }
-        Ok(outcome(summary))
+        if self.fail_on == FailOn::Live && summary.errors == 0 {
+            return Ok(if live > 0 {
+                Outcome::Found
+            } else {
+                Outcome::Clean
+            });
+        }
+        Ok(outcome(&summary))
     }
 }
 

@@ -12,7 +12,7 @@ pub use fingerprint::fingerprint;
 pub use locate::{describe, Snippet};
 pub use redact::redact;
 
-use crate::{rules::Confidence, sources::Origin};
+use crate::{rules::Confidence, sources::Origin, verify::Verification};
 
 /// A secret found in a blob, independent of where the blob came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +55,8 @@ pub struct Finding {
     pub origin: Arc<Origin>,
     /// Stable id: signature, secret and origin path hashed together; see [`fingerprint`].
     pub fingerprint: String,
+    /// What the provider said, when verification ran and the signature has a check.
+    pub verification: Option<Arc<Verification>>,
 }
 
 impl Finding {
@@ -69,6 +71,7 @@ impl Finding {
             found,
             origin,
             fingerprint,
+            verification: None,
         }
     }
 }

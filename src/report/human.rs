@@ -11,6 +11,7 @@ use crate::{
     rules::Confidence,
     scan::Summary,
     sources::git::{short, GitOrigin},
+    verify::Verdict,
 };
 
 /// ANSI styles used when colour is on.
@@ -102,6 +103,23 @@ impl<W: Write> FindingSink for HumanSink<W> {
             escape_control(after)
         );
         writeln!(self.out, "  {:>9}  {}", "", snippet.trim_end())?;
+        if let Some(verification) = &finding.verification {
+            let (style, detail) = match verification.status {
+                Verdict::Live => (style::BOLD_RED, verification.identity.as_deref()),
+                Verdict::Invalid => (style::DIM, None),
+                Verdict::Unknown => (style::YELLOW, verification.reason.as_deref()),
+            };
+            let label = match detail {
+                Some(detail) => format!("verified: {} ({detail})", verification.status.as_str()),
+                None => format!("verified: {}", verification.status.as_str()),
+            };
+            writeln!(
+                self.out,
+                "  {:>9}  {}",
+                "",
+                self.paint(style, &escape_control(&label))
+            )?;
+        }
         if let Some(git) = finding.origin.git() {
             if let Some(line) = git_line(git) {
                 writeln!(

@@ -7,6 +7,7 @@ use crate::{
     findings::{redact, Finding},
     rules::Confidence,
     sources::{git::GitOrigin, image::ImageOrigin},
+    verify::Verification,
 };
 
 /// One finding as written in JSON. Field names are part of keysift's output contract.
@@ -47,6 +48,10 @@ pub struct FindingRecord<'a> {
     /// Other signatures that matched the same secret.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub also_matched: &'a [String],
+    /// With `--verify`, for signatures that have a check: `status` (`live`, `invalid`,
+    /// `unknown`), and the `identity` (live) or `reason` (unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<&'a Verification>,
 }
 
 impl<'a> FindingRecord<'a> {
@@ -82,6 +87,7 @@ impl<'a> FindingRecord<'a> {
             fingerprint: &finding.fingerprint,
             entropy: (found.entropy * 1000.0).round() / 1000.0,
             also_matched: &found.also_matched,
+            verification: finding.verification.as_deref(),
         }
     }
 }

@@ -5,6 +5,8 @@ use std::sync::{Arc, OnceLock};
 use regex_automata::meta;
 use regex_syntax::hir::{Hir, HirKind};
 
+use crate::verify::check::HttpCheck;
+
 use super::{
     analysis::{self, Keywords},
     error::SourceFile,
@@ -50,6 +52,7 @@ pub struct Signature {
     references: Vec<String>,
     examples: Vec<Example>,
     negative_examples: Vec<String>,
+    verify: Option<Arc<HttpCheck>>,
     location: SourceLocation,
     pattern_location: SourceLocation,
     regex: OnceLock<Result<meta::Regex, String>>,
@@ -103,6 +106,7 @@ impl Signature {
             references: Vec::new(),
             examples: Vec::new(),
             negative_examples: Vec::new(),
+            verify: None,
             location: at(b.line),
             pattern_location: at(b.pattern_line),
             regex: OnceLock::new(),
@@ -197,6 +201,12 @@ impl Signature {
             );
         }
 
+        if let Some(check) = &spec.verify {
+            for message in check.problems() {
+                problem(&location, "verify", message);
+            }
+        }
+
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -220,6 +230,7 @@ impl Signature {
             references: spec.references,
             examples: spec.examples.into_iter().map(Example::from).collect(),
             negative_examples: spec.negative_examples,
+            verify: spec.verify.map(Arc::new),
             location,
             pattern_location,
             regex: OnceLock::new(),
@@ -357,6 +368,12 @@ impl Signature {
     /// Documentation links.
     pub fn references(&self) -> &[String] {
         &self.references
+    }
+
+    /// The verification check, when the signature has one (loaded from TOML only: the
+    /// build-time scan view leaves it out).
+    pub fn verify(&self) -> Option<&Arc<HttpCheck>> {
+        self.verify.as_ref()
     }
     /// Positive examples.
     pub fn examples(&self) -> &[Example] {

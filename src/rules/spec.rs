@@ -70,6 +70,8 @@ pub struct SignatureSpec {
     /// Texts that must not produce a finding of this signature.
     #[serde(default)]
     pub negative_examples: Vec<String>,
+    /// How to ask the provider whether a found secret is live (`--verify`).
+    pub verify: Option<crate::verify::check::HttpCheck>,
 }
 
 /// A positive example: either a bare secret (the whole string is the secret) or a text with the

@@ -310,7 +310,7 @@ impl Registry {
                 && realm["http://".len()..]
                     .split('/')
                     .next()
-                    .is_some_and(reference::is_loopback_authority));
+                    .is_some_and(crate::net::is_loopback_authority));
         if !allowed {
             return Err(format!(
                 "{}: refusing token service {realm:?}: not HTTPS",

@@ -87,7 +87,7 @@ impl Reference {
 
     /// Whether the registry is on this machine, where plain HTTP is acceptable.
     pub fn is_loopback(&self) -> bool {
-        is_loopback_authority(&self.registry)
+        crate::net::is_loopback_authority(&self.registry)
     }
 
     /// What to ask the manifests endpoint for: the digest when pinned, else the tag.
@@ -110,26 +110,6 @@ impl fmt::Display for Reference {
         }
         Ok(())
     }
-}
-
-/// Whether `host[:port]` names this machine.
-pub fn is_loopback_authority(authority: &str) -> bool {
-    let host = host_without_port(authority);
-    host == "localhost"
-        || host == "[::1]"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// `localhost:5000` → `localhost`, `[::1]:5000` → `[::1]`.
-fn host_without_port(registry: &str) -> &str {
-    if registry.starts_with('[') {
-        return registry
-            .split_once(']')
-            .map_or(registry, |(h, _)| &registry[..h.len() + 1]);
-    }
-    registry.split(':').next().unwrap_or(registry)
 }
 
 /// `sha256:<64 hex>` (or another algorithm with a hex value); the digest is used in URLs and

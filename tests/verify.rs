@@ -1,0 +1,390 @@
+//! `--verify` against loopback servers standing in for the providers (base URLs overridden with
+//! `--verify-endpoint`): verdicts, the requests' shape, one request per distinct secret,
+//! throttling, failures, redirects, timeouts, and every built-in check exercised once.
+
+mod common;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use common::{
+    http::{Response, Server},
+    keysift, Run, Tree, GITHUB_TOKEN, GITHUB_TOKEN_2,
+};
+use keysift::{
+    findings::Finding,
+    rules::RuleSet,
+    scan::Scanner,
+    sources::Origin,
+    verify::{Verdict, Verifier, VerifyOptions},
+};
+use serde_json::{json, Value};
+
+/// A stand-in for api.github.com: [`GITHUB_TOKEN`] is live, anything else invalid.
+fn github() -> Server {
+    Server::start(|request, _| {
+        if request.headers.get("authorization") == Some(&format!("Bearer {GITHUB_TOKEN}")) {
+            Response::json(200, json!({ "login": "octo-test", "id": 1 }))
+        } else {
+            Response::json(401, json!({ "message": "Bad credentials" }))
+        }
+    })
+}
+
+fn run_in(tree: &Tree, args: &[&str]) -> (Run, Value) {
+    let output = keysift()
+        .arg("dir")
+        .arg(tree.path())
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    let json = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
+    (run, json)
+}
+
+fn verdicts(json: &Value) -> Vec<(String, String)> {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["verification"]["status"]
+                    .as_str()
+                    .unwrap_or("none")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn live_and_invalid_tokens_with_one_request_per_distinct_secret() {
+    let server = github();
+    let tree = Tree::new();
+    // 1,000 files holding the same live token, and one holding another (invalid) token.
+    for i in 0..1000 {
+        tree.write(
+            &format!("live/{i}.env"),
+            format!("GITHUB_TOKEN={GITHUB_TOKEN}\n"),
+        );
+    }
+    tree.write("dead.env", format!("GITHUB_TOKEN={GITHUB_TOKEN_2}\n"));
+    let endpoint = format!("github={}", server.url());
+    let (run, json) = run_in(&tree, &["--verify", "--verify-endpoint", &endpoint]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let found = verdicts(&json);
+    assert_eq!(found.len(), 1001);
+    assert_eq!(found.iter().filter(|(_, v)| v == "live").count(), 1000);
+    assert!(found
+        .iter()
+        .any(|(p, v)| p.ends_with("dead.env") && v == "invalid"));
+    let live = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["verification"]["status"] == "live")
+        .unwrap();
+    assert_eq!(live["verification"]["identity"], "octo-test");
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "one request per distinct secret");
+    for request in &requests {
+        assert_eq!(request.method, "GET");
+        assert_eq!(request.path, "/user");
+        assert_eq!(request.headers["accept"], "application/vnd.github+json");
+        assert!(request.headers["user-agent"].starts_with("keysift/"));
+    }
+    assert!(!run.stderr.contains(GITHUB_TOKEN));
+
+    // --only-verified keeps the live ones; --fail-on live exits 1 only when one is live.
+    let (_, json) = run_in(&tree, &["--only-verified", "--verify-endpoint", &endpoint]);
+    assert_eq!(verdicts(&json).len(), 1000);
+    let dead_only = Tree::new();
+    dead_only.write("dead.env", format!("GITHUB_TOKEN={GITHUB_TOKEN_2}\n"));
+    let (run, json) = run_in(
+        &dead_only,
+        &["--fail-on", "live", "--verify-endpoint", &endpoint],
+    );
+    assert_eq!(run.code, 0, "an invalid token does not fail the build");
+    assert_eq!(
+        verdicts(&json),
+        [(verdicts(&json)[0].0.clone(), "invalid".to_string())]
+    );
+}
+
+#[test]
+fn human_output_shows_the_verdict_and_no_flag_means_no_request() {
+    let server = github();
+    let tree = Tree::new();
+    tree.write("a.env", format!("GITHUB_TOKEN={GITHUB_TOKEN}\n"));
+    let endpoint = format!("github={}", server.url());
+    let output = keysift()
+        .arg("dir")
+        .arg(tree.path())
+        .args([
+            "--verify",
+            "--verify-endpoint",
+            &endpoint,
+            "--color",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("verified: live (octo-test)"), "{stdout}");
+    assert_eq!(server.requests().len(), 1);
+
+    // Without --verify nothing is sent, even with an endpoint configured.
+    let (run, _) = run_in(&tree, &["--verify-endpoint", &endpoint]);
+    assert_eq!(run.code, 1);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn throttling_is_retried_failures_redirects_and_timeouts_are_unknown() {
+    let tree = Tree::new();
+    tree.write("a.env", format!("GITHUB_TOKEN={GITHUB_TOKEN}\n"));
+    let verdict_with = |server: &Server, extra: &[&str]| {
+        let endpoint = format!("github={}", server.url());
+        let mut args = vec!["--verify", "--verify-endpoint", &endpoint];
+        args.extend_from_slice(extra);
+        let (run, json) = run_in(&tree, &args);
+        assert!(!run.stderr.contains(GITHUB_TOKEN) && !run.stdout.contains(GITHUB_TOKEN));
+        json["findings"][0]["verification"].clone()
+    };
+
+    // 429 with Retry-After, then live.
+    let throttled = Server::start(|_, i| match i {
+        0 => Response::json(429, json!({})).header("Retry-After", "1"),
+        _ => Response::json(200, json!({ "login": "octo-test" })),
+    });
+    assert_eq!(verdict_with(&throttled, &[])["status"], "live");
+    assert_eq!(throttled.requests().len(), 2);
+
+    // Always failing: a few attempts, then unknown with the reason.
+    let failing = Server::start(|_, _| Response::json(503, json!({})));
+    let verification = verdict_with(&failing, &[]);
+    assert_eq!(verification["status"], "unknown");
+    assert!(verification["reason"].as_str().unwrap().contains("503"));
+    assert_eq!(failing.requests().len(), 3);
+
+    // A redirect elsewhere is reported, not followed (the secret would go with it).
+    let redirecting = Server::start(|_, _| {
+        Response::new(302, "").header("Location", "http://198.51.100.7/steal?x=1")
+    });
+    let verification = verdict_with(&redirecting, &[]);
+    assert_eq!(verification["status"], "unknown");
+    assert!(verification["reason"]
+        .as_str()
+        .unwrap()
+        .contains("redirect"));
+    assert_eq!(redirecting.requests().len(), 1);
+
+    // Too slow: unknown after the timeout.
+    let slow = Server::start(|_, _| {
+        let mut r = Response::json(200, json!({ "login": "late" }));
+        r.delay = Duration::from_secs(3);
+        r
+    });
+    let verification = verdict_with(&slow, &["--verify-timeout", "1"]);
+    assert_eq!(verification["status"], "unknown", "{verification}");
+}
+
+#[test]
+fn endpoints_must_exist_and_be_safe() {
+    let tree = Tree::new();
+    tree.write("a.env", format!("GITHUB_TOKEN={GITHUB_TOKEN}\n"));
+    let (run, _) = run_in(
+        &tree,
+        &[
+            "--verify",
+            "--verify-endpoint",
+            "github=http://api.example.com",
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("HTTPS"), "{}", run.stderr);
+    let (run, _) = run_in(
+        &tree,
+        &[
+            "--verify",
+            "--verify-endpoint",
+            "no-such-provider=https://x.example",
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no check uses"), "{}", run.stderr);
+}
+
+/// Every built-in check, once: its signature's first example is found, the request goes to the
+/// loopback server with the check's method, path and headers, and an answer meeting the live
+/// conditions is judged live (one meeting the invalid ones, invalid).
+#[test]
+fn every_built_in_check_sends_its_request_and_reads_its_answer() {
+    let rules = Arc::new(RuleSet::builtin().unwrap());
+    let scanner = Scanner::builder(rules.clone()).build().unwrap();
+    let answer: Arc<std::sync::Mutex<Response>> =
+        Arc::new(std::sync::Mutex::new(Response::new(500, "")));
+    let current = answer.clone();
+    let server = Server::start(move |_, _| current.lock().unwrap().clone());
+    let endpoints: HashMap<String, String> = rules
+        .signatures()
+        .iter()
+        .filter_map(|s| Some((s.verify()?.endpoint.clone(), server.url())))
+        .collect();
+    let verifier = Verifier::new(
+        &rules,
+        VerifyOptions {
+            endpoints,
+            per_host_interval: Duration::ZERO,
+            ..VerifyOptions::default()
+        },
+    )
+    .unwrap();
+
+    let mut checked = 0;
+    for signature in rules.signatures() {
+        let Some(check) = signature.verify() else {
+            continue;
+        };
+        let example = &signature.examples()[0];
+        let mut findings: Vec<Finding> = scanner
+            .scan_bytes(example.text.as_bytes())
+            .into_iter()
+            .filter(|f| f.signature_id() == signature.id())
+            .map(|f| Finding::new(Arc::new(f), Arc::new(Origin::Stdin)))
+            .collect();
+        assert!(
+            !findings.is_empty(),
+            "{}: example not found",
+            signature.id()
+        );
+        let secret = findings[0].found.secret.clone();
+
+        for (conditions, expected) in [
+            (&check.live, Verdict::Live),
+            (&check.invalid, Verdict::Invalid),
+        ] {
+            let mut body = json!({});
+            for (pointer, value) in &conditions.json {
+                set(&mut body, pointer, value.clone());
+            }
+            if expected == Verdict::Live {
+                for pointer in &check.identity {
+                    if body.pointer(pointer).is_none() {
+                        set(&mut body, pointer, json!("someone"));
+                    }
+                }
+            }
+            *answer.lock().unwrap() = Response::json(conditions.status[0], body);
+            let before = server.requests().len();
+            for f in &mut findings {
+                f.verification = None;
+            }
+            verifier.verify(&mut findings);
+            let verification = findings[0].verification.clone().unwrap();
+            assert_eq!(
+                verification.status,
+                expected,
+                "{}: {verification:?}",
+                signature.id()
+            );
+            let requests = server.requests();
+            assert_eq!(requests.len(), before + 1, "{}", signature.id());
+            let request = &requests[before];
+            let method = format!("{:?}", check.method).to_uppercase();
+            assert_eq!(request.method, method, "{}", signature.id());
+            let query_free = check.path.split('?').next().unwrap();
+            if !query_free.contains("{secret}") {
+                assert!(
+                    request.path.starts_with(query_free),
+                    "{}: {}",
+                    signature.id(),
+                    request.path
+                );
+            } else {
+                assert!(
+                    !request.path.contains('{'),
+                    "{}: {}",
+                    signature.id(),
+                    request.path
+                );
+            }
+            for (name, value) in &check.headers {
+                let sent = &request.headers[&name.to_ascii_lowercase()];
+                assert_eq!(
+                    sent,
+                    &value.replace("{secret}", &secret),
+                    "{}",
+                    signature.id()
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 60, "{checked} checks");
+}
+
+/// Sets `value` at JSON pointer `pointer` in `target`, creating objects (and arrays for numeric
+/// parts) on the way.
+fn set(target: &mut Value, pointer: &str, value: Value) {
+    let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    let mut node = target;
+    for (i, part) in parts.iter().enumerate() {
+        let last = i == parts.len() - 1;
+        if let Ok(index) = part.parse::<usize>() {
+            if !node.is_array() {
+                *node = json!([]);
+            }
+            let array = node.as_array_mut().unwrap();
+            while array.len() <= index {
+                array.push(json!({}));
+            }
+            if last {
+                array[index] = value;
+                return;
+            }
+            node = &mut array[index];
+        } else {
+            if !node.is_object() {
+                *node = json!({});
+            }
+            let object = node.as_object_mut().unwrap();
+            if last {
+                object.insert(part.to_string(), value);
+                return;
+            }
+            node = object.entry(part.to_string()).or_insert(json!({}));
+        }
+    }
+}
+
+/// A few checks spelled out by hand from the providers' documentation, so a wrong template in
+/// the data cannot pass by agreeing with itself.
+#[test]
+fn documented_request_shapes() {
+    let rules = RuleSet::builtin().unwrap();
+    let check = |id: &str| rules.find(id).unwrap().1.verify().unwrap().clone();
+    let github = check("github.pat.classic");
+    assert_eq!(
+        (github.base.as_str(), github.path.as_str()),
+        ("https://api.github.com", "/user")
+    );
+    assert_eq!(github.headers["Authorization"], "Bearer {secret}");
+    let slack = check("slack.bot-token");
+    assert_eq!(format!("{:?}", slack.method), "Post");
+    assert_eq!(slack.path, "/api/auth.test");
+    let stripe = check("stripe.secret-key.live");
+    assert_eq!(stripe.basic_auth.as_ref().unwrap().user, "{secret}");
+    let telegram = check("telegram.bot-token");
+    assert_eq!(telegram.path, "/bot{secret}/getMe");
+    let gitlab = check("gitlab.pat");
+    assert_eq!(gitlab.headers["PRIVATE-TOKEN"], "{secret}");
+}
