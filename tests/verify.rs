@@ -388,3 +388,83 @@ fn documented_request_shapes() {
     let gitlab = check("gitlab.pat");
     assert_eq!(gitlab.headers["PRIVATE-TOKEN"], "{secret}");
 }
+
+/// A stand-in for STS: the request must be a SigV4-signed `GetCallerIdentity` for the key id
+/// it knows; it answers with the ARN, or with the error STS gives for an unknown key.
+fn sts() -> Server {
+    Server::start(|request, _| {
+        let authorization = request
+            .headers
+            .get("authorization")
+            .cloned()
+            .unwrap_or_default();
+        let shape_ok = request.method == "POST"
+            && request.path == "/"
+            && request.body == b"Action=GetCallerIdentity&Version=2011-06-15"
+            && authorization.starts_with("AWS4-HMAC-SHA256 Credential=")
+            && authorization.contains("/us-east-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=")
+            && request.headers.contains_key("x-amz-date");
+        if !shape_ok {
+            return Response::new(400, "malformed");
+        }
+        if authorization.contains("Credential=AKIA6FPXIXLBKGB9EGZC/") {
+            Response::new(
+                200,
+                "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/ci-test</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>",
+            )
+        } else {
+            Response::new(
+                403,
+                "<ErrorResponse><Error><Code>InvalidClientTokenId</Code></Error></ErrorResponse>",
+            )
+        }
+    })
+}
+
+#[test]
+fn an_aws_key_pair_is_verified_together_and_reported_as_one_finding() {
+    let server = sts();
+    let tree = Tree::new();
+    tree.write(
+        "credentials",
+        "[default]\naws_access_key_id = AKIA6FPXIXLBKGB9EGZC\naws_secret_access_key = wImE/DswK/uKpvrN4WVP8ebz6n2dVcExSonFMFMq\n",
+    );
+    // A secret key with no key id anywhere near: it cannot be checked alone.
+    tree.write(
+        "lonely.env",
+        "AWS_SECRET_ACCESS_KEY=bWFCpUFbAQLVx6Znf2aXFvrPiuAkyqJXBXeLpDf6\n",
+    );
+    let (_, unverified) = run_in(&tree, &[]);
+    let endpoint = format!("aws-sts={}", server.url());
+    let (run, json) = run_in(&tree, &["--verify", "--verify-endpoint", &endpoint]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let before = unverified["findings"].as_array().unwrap().len();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), before - 1, "the key id folds into its pair");
+    let pair = findings
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("credentials"))
+        .unwrap();
+    assert_eq!(pair["signature_id"], "aws.secret-access-key");
+    assert_eq!(pair["verification"]["status"], "live");
+    assert_eq!(
+        pair["verification"]["identity"],
+        "arn:aws:iam::123456789012:user/ci-test"
+    );
+    assert_eq!(
+        pair["paired_with"]["signature_id"],
+        "aws.access-key-id.long-term"
+    );
+    assert_eq!(pair["paired_with"]["line"], 2);
+    let lonely = findings
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("lonely.env"))
+        .unwrap();
+    assert_eq!(lonely["verification"]["status"], "unknown");
+    assert!(lonely["verification"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("other part"));
+    assert_eq!(server.requests().len(), 1);
+    assert!(!run.stdout.contains("wImE/DswK") && !run.stderr.contains("wImE/DswK"));
+}

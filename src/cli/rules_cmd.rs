@@ -68,7 +68,7 @@ impl<'a> From<&'a Signature> for ListedSignature<'a> {
             category: s.category(),
             confidence: s.confidence(),
             keywords: s.keywords(),
-            verifiable: s.verify().is_some(),
+            verifiable: s.is_verifiable(),
             checksum: s.checksum().map(|c| c.as_str()),
             generic: s.is_generic(),
             search: if s.is_keywordless() {
@@ -227,13 +227,13 @@ fn stats(rules: &RuleSet, format: ListFormat) -> anyhow::Result<Outcome> {
         verifiable: rules
             .signatures()
             .iter()
-            .filter(|s| s.verify().is_some())
+            .filter(|s| s.is_verifiable())
             .map(|s| s.id().to_string())
             .collect(),
         verifiable_providers: rules
             .signatures()
             .iter()
-            .filter(|s| s.verify().is_some())
+            .filter(|s| s.is_verifiable())
             .map(|s| s.provider())
             .collect::<BTreeSet<_>>()
             .len(),

@@ -203,8 +203,9 @@ impl Report {
                         .as_ref()
                         .is_some_and(|v| v.status == Verdict::Live)
                 });
-                summary.findings = verifying.held.len() as u64;
             }
+            // Fewer than found when pairs were folded into one finding or --only-verified.
+            summary.findings = verifying.held.len() as u64;
             for finding in &verifying.held {
                 if self.sink_error.is_some() {
                     break;

@@ -121,6 +121,15 @@ pub fn describe(
                 column: 1 + char_count(&haystack[line_start..secret.start]),
                 snippet: snippet(haystack, line_start, secret),
                 also_matched,
+                captures: candidate
+                    .raw
+                    .captures
+                    .iter()
+                    .map(|c| {
+                        let value = String::from_utf8_lossy(&haystack[c.span.clone()]);
+                        (c.name.clone(), value.into_owned())
+                    })
+                    .collect(),
             }
         })
         .collect();

@@ -12,7 +12,11 @@ pub use fingerprint::fingerprint;
 pub use locate::{describe, Snippet};
 pub use redact::redact;
 
-use crate::{rules::Confidence, sources::Origin, verify::Verification};
+use crate::{
+    rules::Confidence,
+    sources::Origin,
+    verify::{PairedWith, Verification},
+};
 
 /// A secret found in a blob, independent of where the blob came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +41,9 @@ pub struct BlobFinding {
     pub snippet: Snippet,
     /// Other signatures that matched the same secret at the same place.
     pub also_matched: Vec<String>,
+    /// The match's other named groups (a key id, a host, a user), for verification. Kept in
+    /// memory only, never reported: a group may hold a secret too.
+    pub captures: Vec<(Arc<str>, String)>,
 }
 
 impl BlobFinding {
@@ -57,6 +64,9 @@ pub struct Finding {
     pub fingerprint: String,
     /// What the provider said, when verification ran and the signature has a check.
     pub verification: Option<Arc<Verification>>,
+    /// For a multi-part credential verified as a pair: where its other part was found (that
+    /// part is not reported separately).
+    pub paired_with: Option<Arc<PairedWith>>,
 }
 
 impl Finding {
@@ -72,6 +82,7 @@ impl Finding {
             origin,
             fingerprint,
             verification: None,
+            paired_with: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::{
     findings::{redact, Finding},
     rules::Confidence,
     sources::{git::GitOrigin, image::ImageOrigin},
-    verify::Verification,
+    verify::{PairedWith, Verification},
 };
 
 /// One finding as written in JSON. Field names are part of keysift's output contract.
@@ -52,6 +52,9 @@ pub struct FindingRecord<'a> {
     /// `unknown`), and the `identity` (live) or `reason` (unknown).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<&'a Verification>,
+    /// For a credential verified as a pair: where its other part is (signature, line, column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paired_with: Option<&'a PairedWith>,
 }
 
 impl<'a> FindingRecord<'a> {
@@ -88,6 +91,7 @@ impl<'a> FindingRecord<'a> {
             entropy: (found.entropy * 1000.0).round() / 1000.0,
             also_matched: &found.also_matched,
             verification: finding.verification.as_deref(),
+            paired_with: finding.paired_with.as_deref(),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use regex_automata::meta;
 use regex_syntax::hir::{Hir, HirKind};
 
-use crate::verify::check::HttpCheck;
+use crate::verify::check::{CompanionSpec, HttpCheck, TypedSpec};
 
 use super::{
     analysis::{self, Keywords},
@@ -53,6 +53,8 @@ pub struct Signature {
     examples: Vec<Example>,
     negative_examples: Vec<String>,
     verify: Option<Arc<HttpCheck>>,
+    verify_typed: Option<TypedSpec>,
+    companion: Option<CompanionSpec>,
     location: SourceLocation,
     pattern_location: SourceLocation,
     regex: OnceLock<Result<meta::Regex, String>>,
@@ -107,6 +109,8 @@ impl Signature {
             examples: Vec::new(),
             negative_examples: Vec::new(),
             verify: None,
+            verify_typed: None,
+            companion: None,
             location: at(b.line),
             pattern_location: at(b.pattern_line),
             regex: OnceLock::new(),
@@ -206,6 +210,13 @@ impl Signature {
                 problem(&location, "verify", message);
             }
         }
+        if spec.verify.is_some() && spec.verify_typed.is_some() {
+            problem(
+                &location,
+                "verify_typed",
+                "a signature has one check: verify or verify_typed".into(),
+            );
+        }
 
         if !problems.is_empty() {
             return Err(problems);
@@ -231,6 +242,8 @@ impl Signature {
             examples: spec.examples.into_iter().map(Example::from).collect(),
             negative_examples: spec.negative_examples,
             verify: spec.verify.map(Arc::new),
+            verify_typed: spec.verify_typed,
+            companion: spec.companion,
             location,
             pattern_location,
             regex: OnceLock::new(),
@@ -374,6 +387,21 @@ impl Signature {
     /// build-time scan view leaves it out).
     pub fn verify(&self) -> Option<&Arc<HttpCheck>> {
         self.verify.as_ref()
+    }
+
+    /// The typed verification check, when the signature has one instead of a declarative one.
+    pub fn verify_typed(&self) -> Option<&TypedSpec> {
+        self.verify_typed.as_ref()
+    }
+
+    /// Whether the signature can be verified at all.
+    pub fn is_verifiable(&self) -> bool {
+        self.verify.is_some() || self.verify_typed.is_some()
+    }
+
+    /// The other half of a multi-part credential, when the check needs one.
+    pub fn companion(&self) -> Option<&CompanionSpec> {
+        self.companion.as_ref()
     }
     /// Positive examples.
     pub fn examples(&self) -> &[Example] {

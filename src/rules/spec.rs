@@ -72,6 +72,10 @@ pub struct SignatureSpec {
     pub negative_examples: Vec<String>,
     /// How to ask the provider whether a found secret is live (`--verify`).
     pub verify: Option<crate::verify::check::HttpCheck>,
+    /// A verification the provider's protocol needs code for (request signing).
+    pub verify_typed: Option<crate::verify::check::TypedSpec>,
+    /// The other half of a multi-part credential, found as a separate finding nearby.
+    pub companion: Option<crate::verify::check::CompanionSpec>,
 }
 
 /// A positive example: either a bare secret (the whole string is the secret) or a text with the

@@ -170,6 +170,46 @@ impl HttpCheck {
     }
 }
 
+/// A check that needs code rather than a template: a signed request or a protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypedSpec {
+    /// Which one.
+    pub kind: TypedKind,
+}
+
+/// The typed checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TypedKind {
+    /// AWS access key pairs: STS `GetCallerIdentity`, signed with Signature Version 4. Needs
+    /// the key id as `{id}` (a named group or a companion) and the secret key as the secret.
+    AwsSts,
+}
+
+/// The other half of a multi-part credential: a finding of one of `signatures` in the same
+/// blob, within `within_lines` lines, available to the check as `{name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanionSpec {
+    /// Signature ids whose findings can be the companion.
+    pub signatures: Vec<String>,
+    /// The template name it is known by.
+    #[serde(default = "default_companion_name")]
+    pub name: String,
+    /// How far away (in lines, either way) it may be.
+    #[serde(default = "default_within_lines")]
+    pub within_lines: usize,
+}
+
+fn default_companion_name() -> String {
+    "companion".to_string()
+}
+
+fn default_within_lines() -> usize {
+    5
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@
 //!   state);
 //! * no secret appears in a message: transport errors are scrubbed before they are kept.
 
+mod aws;
 pub mod check;
 mod client;
 mod template;
@@ -31,7 +32,7 @@ use serde::Serialize;
 use sha2::Digest as _;
 
 use crate::{findings::Finding, rules::RuleSet};
-use check::HttpCheck;
+use check::{CompanionSpec, HttpCheck, TypedKind};
 use client::{Answer, Client, Prepared};
 use template::Escape;
 
@@ -116,23 +117,149 @@ pub struct VerifyStats {
     pub without_check: usize,
 }
 
+/// One way of asking a provider: the declarative [`HttpCheck`], or a typed check.
+trait Check: Send + Sync {
+    /// The endpoint name users override the base URL by, and the default base URL.
+    fn endpoint(&self) -> (&str, &str);
+    /// The names the request needs besides `secret` (named groups or a companion).
+    fn needs(&self) -> Vec<String>;
+    /// The request for these values, sent to `base`.
+    fn request(&self, base: &str, values: &Values) -> Result<Prepared, String>;
+    /// What the answer means (redirects are handled before this is asked).
+    fn judge(&self, answer: &Answer) -> Verification;
+}
+
+/// The values a request is made of: the secret and named parts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Values {
+    secret: String,
+    named: Vec<(String, String)>,
+}
+
+impl Values {
+    fn get(&self, name: &str) -> Option<&str> {
+        if name == "secret" {
+            return Some(&self.secret);
+        }
+        self.named
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Check for HttpCheck {
+    fn endpoint(&self) -> (&str, &str) {
+        (&self.endpoint, &self.base)
+    }
+
+    fn needs(&self) -> Vec<String> {
+        let templates = std::iter::once(&self.path)
+            .chain(self.headers.values())
+            .chain(self.body.iter())
+            .chain(self.basic_auth.iter().flat_map(|b| [&b.user, &b.password]));
+        let mut names: Vec<String> = templates
+            .flat_map(|t| template::placeholders(t).unwrap_or_default())
+            .filter(|name| *name != "secret")
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn request(&self, base: &str, values: &Values) -> Result<Prepared, String> {
+        let value = |name: &str| values.get(name);
+        let path = template::render(&self.path, value, Escape::Url)?;
+        let mut headers = Vec::new();
+        for (name, header) in &self.headers {
+            headers.push((name.clone(), template::render(header, value, Escape::None)?));
+        }
+        if let Some(basic) = &self.basic_auth {
+            use base64::Engine as _;
+            let user = template::render(&basic.user, value, Escape::None)?;
+            let password = template::render(&basic.password, value, Escape::None)?;
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            headers.push(("Authorization".to_string(), format!("Basic {encoded}")));
+        }
+        let body = match &self.body {
+            Some(body) => Some(template::render(body, value, Escape::None)?),
+            None => None,
+        };
+        Ok(Prepared {
+            method: self.method,
+            url: format!("{}{path}", base.trim_end_matches('/')),
+            headers,
+            body,
+        })
+    }
+
+    fn judge(&self, answer: &Answer) -> Verification {
+        judge_declared(self, answer)
+    }
+}
+
+/// AWS key pairs, through STS (see [`aws`]).
+struct AwsSts;
+
+impl Check for AwsSts {
+    fn endpoint(&self) -> (&str, &str) {
+        ("aws-sts", aws::STS_BASE)
+    }
+
+    fn needs(&self) -> Vec<String> {
+        vec!["id".to_string()]
+    }
+
+    fn request(&self, base: &str, values: &Values) -> Result<Prepared, String> {
+        let key_id = values.get("id").ok_or("no access key id")?;
+        Ok(aws::caller_identity_request(base, key_id, &values.secret))
+    }
+
+    fn judge(&self, answer: &Answer) -> Verification {
+        aws::judge(answer)
+    }
+}
+
+/// A signature's check and, for multi-part credentials, where its other half comes from.
+struct SignatureCheck {
+    check: Arc<dyn Check>,
+    companion: Option<CompanionSpec>,
+}
+
 /// Verifies findings with the checks of a rule set.
 pub struct Verifier {
-    checks: HashMap<String, Arc<HttpCheck>>,
+    checks: HashMap<String, SignatureCheck>,
     options: VerifyOptions,
     client: Client,
 }
+
+/// One distinct credential to check: the check and the values.
+type Job = (Arc<dyn Check>, Values);
 
 impl Verifier {
     /// The verifier for `rules`. Fails when an endpoint override names no check, or points
     /// somewhere a secret must not go (plain HTTP off this machine).
     pub fn new(rules: &RuleSet, options: VerifyOptions) -> Result<Verifier, String> {
-        let checks: HashMap<String, Arc<HttpCheck>> = rules
-            .signatures()
-            .iter()
-            .filter_map(|s| Some((s.id().to_string(), s.verify()?.clone())))
-            .collect();
-        let known: BTreeSet<&str> = checks.values().map(|c| c.endpoint.as_str()).collect();
+        let mut checks = HashMap::new();
+        for signature in rules.signatures() {
+            let check: Arc<dyn Check> = match (signature.verify(), signature.verify_typed()) {
+                (Some(http), _) => http.clone(),
+                (None, Some(typed)) => match typed.kind {
+                    TypedKind::AwsSts => Arc::new(AwsSts),
+                },
+                (None, None) => continue,
+            };
+            checks.insert(
+                signature.id().to_string(),
+                SignatureCheck {
+                    check,
+                    companion: signature.companion().cloned(),
+                },
+            );
+        }
+        let known: BTreeSet<&str> = checks.values().map(|c| c.check.endpoint().0).collect();
         for (name, url) in &options.endpoints {
             if !known.contains(name.as_str()) {
                 let known: Vec<&str> = known.iter().copied().collect();
@@ -151,40 +278,96 @@ impl Verifier {
         })
     }
 
-    /// Checks every distinct secret among `findings` once and attaches the verdicts.
-    pub fn verify(&self, findings: &mut [Finding]) -> VerifyStats {
+    /// Checks every distinct credential among `findings` once and attaches the verdicts. A
+    /// multi-part credential is verified together and reported as one finding: the companion's
+    /// own finding is folded into the one that was verified (its place is kept in
+    /// [`Finding::paired_with`]).
+    pub fn verify(&self, findings: &mut Vec<Finding>) -> VerifyStats {
         let mut stats = VerifyStats::default();
-        // Distinct (signature, secret) pairs, keyed by a hash so the map holds no secrets.
-        let mut jobs: Vec<(Arc<HttpCheck>, &str)> = Vec::new();
+        let mut jobs: Vec<Job> = Vec::new();
         let mut job_of: HashMap<[u8; 32], usize> = HashMap::new();
-        let mut finding_job = Vec::with_capacity(findings.len());
-        for finding in findings.iter() {
-            let Some(check) = self.checks.get(&finding.found.signature_id) else {
+        // Per finding: its job, or why it has none ("" when its signature has no check).
+        let mut assigned: Vec<Result<usize, String>> = Vec::with_capacity(findings.len());
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        for (i, finding) in findings.iter().enumerate() {
+            let Some(entry) = self.checks.get(&finding.found.signature_id) else {
                 stats.without_check += 1;
-                finding_job.push(None);
+                assigned.push(Err(String::new()));
                 continue;
             };
-            let key = secret_key(&finding.found.signature_id, &finding.found.secret);
+            let mut values = Values {
+                secret: finding.found.secret.clone(),
+                named: finding
+                    .found
+                    .captures
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.clone()))
+                    .collect(),
+            };
+            let mut missing = None;
+            for name in entry.check.needs() {
+                if values.get(&name).is_some() {
+                    continue;
+                }
+                let partner = entry
+                    .companion
+                    .as_ref()
+                    .filter(|spec| spec.name == name)
+                    .and_then(|spec| companion_of(findings, i, spec));
+                match partner {
+                    Some(j) => {
+                        values.named.push((name, findings[j].found.secret.clone()));
+                        pairs.push((i, j));
+                    }
+                    None => missing = Some(name),
+                }
+            }
+            if let Some(name) = missing {
+                assigned.push(Err(format!(
+                    "the check needs the credential's other part ({{{name}}}), not found nearby"
+                )));
+                continue;
+            }
+            let key = values_key(&finding.found.signature_id, &values);
             let next = jobs.len();
             let job = *job_of.entry(key).or_insert(next);
             if job == next {
-                jobs.push((check.clone(), finding.found.secret.as_str()));
+                jobs.push((entry.check.clone(), values));
             }
-            finding_job.push(Some(job));
+            assigned.push(Ok(job));
         }
         let results = self.run(&jobs);
         stats.checked = jobs.len();
         stats.live = results.iter().filter(|v| v.status == Verdict::Live).count();
-        for (finding, job) in findings.iter_mut().zip(finding_job) {
-            if let Some(job) = job {
-                finding.verification = Some(results[job].clone());
-            }
+        for (finding, job) in findings.iter_mut().zip(assigned) {
+            finding.verification = match job {
+                Ok(job) => Some(results[job].clone()),
+                Err(reason) if reason.is_empty() => None,
+                Err(reason) => Some(Arc::new(Verification::unknown(reason))),
+            };
         }
+        // Fold each companion into the finding it completed, unless it has a check of its own.
+        let mut folded = vec![false; findings.len()];
+        for (i, j) in pairs {
+            let partner = &findings[j];
+            let paired = PairedWith {
+                signature_id: partner.found.signature_id.clone(),
+                line: partner.found.line,
+                column: partner.found.column,
+            };
+            folded[j] = !self.checks.contains_key(&partner.found.signature_id);
+            findings[i].paired_with = Some(Arc::new(paired));
+        }
+        let mut index = 0;
+        findings.retain(|_| {
+            index += 1;
+            !folded[index - 1]
+        });
         stats
     }
 
     /// Runs the jobs on a small pool of threads.
-    fn run(&self, jobs: &[(Arc<HttpCheck>, &str)]) -> Vec<Arc<Verification>> {
+    fn run(&self, jobs: &[Job]) -> Vec<Arc<Verification>> {
         let next = AtomicUsize::new(0);
         let threads = self.options.concurrency.clamp(1, jobs.len().max(1));
         let mut results: Vec<Option<Arc<Verification>>> = vec![None; jobs.len()];
@@ -195,10 +378,10 @@ impl Verifier {
                         let mut mine = Vec::new();
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some((check, secret)) = jobs.get(i) else {
+                            let Some((check, values)) = jobs.get(i) else {
                                 break;
                             };
-                            mine.push((i, self.check_one(check, secret)));
+                            mine.push((i, self.check_one(check.as_ref(), values)));
                         }
                         mine
                     })
@@ -219,60 +402,63 @@ impl Verifier {
     }
 
     /// One request, and what its answer means.
-    fn check_one(&self, check: &HttpCheck, secret: &str) -> Verification {
-        let request = match self.prepare(check, secret) {
-            Ok(request) => request,
-            Err(why) => return Verification::unknown(scrub(&why, secret)),
-        };
-        match self.client.send(&request) {
-            Ok(answer) => judge(check, &answer),
-            Err(why) => Verification::unknown(scrub(&why, secret)),
-        }
-    }
-
-    fn prepare(&self, check: &HttpCheck, secret: &str) -> Result<Prepared, String> {
+    fn check_one(&self, check: &dyn Check, values: &Values) -> Verification {
+        let (endpoint, default_base) = check.endpoint();
         let base = self
             .options
             .endpoints
-            .get(&check.endpoint)
-            .unwrap_or(&check.base);
-        allowed_base(base)?;
-        let path = template::render(&check.path, secret, Escape::Url)?;
-        let mut headers = Vec::new();
-        for (name, value) in &check.headers {
-            headers.push((name.clone(), template::render(value, secret, Escape::None)?));
+            .get(endpoint)
+            .map_or(default_base, String::as_str);
+        let answer = allowed_base(base)
+            .and_then(|()| check.request(base, values))
+            .and_then(|request| self.client.send(&request));
+        match answer {
+            Ok(answer) if (300..400).contains(&answer.status) => {
+                let to = answer.location.as_deref().unwrap_or("elsewhere");
+                Verification::unknown(scrub(
+                    &format!(
+                        "redirected ({}) to {}; redirects are not followed",
+                        answer.status,
+                        to.split('?').next().unwrap_or(to)
+                    ),
+                    values,
+                ))
+            }
+            Ok(answer) => check.judge(&answer),
+            Err(why) => Verification::unknown(scrub(&why, values)),
         }
-        if let Some(basic) = &check.basic_auth {
-            use base64::Engine as _;
-            let user = template::render(&basic.user, secret, Escape::None)?;
-            let password = template::render(&basic.password, secret, Escape::None)?;
-            let encoded =
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-            headers.push(("Authorization".to_string(), format!("Basic {encoded}")));
-        }
-        let body = match &check.body {
-            Some(body) => Some(template::render(body, secret, Escape::None)?),
-            None => None,
-        };
-        Ok(Prepared {
-            method: check.method,
-            url: format!("{}{path}", base.trim_end_matches('/')),
-            headers,
-            body,
-        })
     }
 }
 
-/// What an answer means under `check`.
-fn judge(check: &HttpCheck, answer: &Answer) -> Verification {
-    if (300..400).contains(&answer.status) {
-        let to = answer.location.as_deref().unwrap_or("elsewhere");
-        return Verification::unknown(format!(
-            "redirected ({}) to {}; redirects are not followed",
-            answer.status,
-            to.split('?').next().unwrap_or(to)
-        ));
-    }
+/// The nearest finding of one of `spec`'s signatures at the same origin within its line range.
+fn companion_of(findings: &[Finding], of: usize, spec: &CompanionSpec) -> Option<usize> {
+    let me = &findings[of];
+    findings
+        .iter()
+        .enumerate()
+        .filter(|(j, other)| {
+            *j != of
+                && spec.signatures.contains(&other.found.signature_id)
+                && *other.origin == *me.origin
+                && other.found.line.abs_diff(me.found.line) <= spec.within_lines
+        })
+        .min_by_key(|(_, other)| other.found.line.abs_diff(me.found.line))
+        .map(|(j, _)| j)
+}
+
+/// Where a finding's other half was found, when its credential was verified as a pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PairedWith {
+    /// The companion's signature.
+    pub signature_id: String,
+    /// Its line.
+    pub line: usize,
+    /// Its column.
+    pub column: usize,
+}
+
+/// What an answer means under a declarative check.
+fn judge_declared(check: &HttpCheck, answer: &Answer) -> Verification {
     let json: Option<serde_json::Value> = serde_json::from_slice(&answer.body).ok();
     if check.live.holds(answer.status, &answer.body, json.as_ref()) {
         let identity: Vec<String> = check
@@ -327,22 +513,31 @@ fn allowed_base(url: &str) -> Result<(), String> {
     ))
 }
 
-/// Removes every trace of `secret` from a message (raw, URL-encoded).
-fn scrub(message: &str, secret: &str) -> String {
-    if secret.is_empty() {
-        return message.to_string();
+/// Removes every trace of the credential's parts from a message (raw and URL-encoded).
+fn scrub(message: &str, values: &Values) -> String {
+    let mut clean = message.to_string();
+    let parts =
+        std::iter::once(values.secret.as_str()).chain(values.named.iter().map(|(_, v)| v.as_str()));
+    for part in parts.filter(|p| p.len() >= 4) {
+        clean = clean
+            .replace(part, "[redacted]")
+            .replace(&template::url_encoded(part), "[redacted]");
     }
-    let encoded = template::render("{secret}", secret, Escape::Url).unwrap_or_default();
-    message
-        .replace(secret, "[secret]")
-        .replace(&encoded, "[secret]")
+    clean
 }
 
-fn secret_key(signature: &str, secret: &str) -> [u8; 32] {
+/// A map key for a credential that holds no secret: a hash of the signature and the values.
+fn values_key(signature: &str, values: &Values) -> [u8; 32] {
     let mut hasher = sha2::Sha256::new();
     hasher.update(signature.as_bytes());
-    hasher.update([0]);
-    hasher.update(secret.as_bytes());
+    for part in std::iter::once(("secret", values.secret.as_str()))
+        .chain(values.named.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+    {
+        hasher.update([0]);
+        hasher.update(part.0.as_bytes());
+        hasher.update([0]);
+        hasher.update(part.1.as_bytes());
+    }
     hasher.finalize().into()
 }
 
@@ -360,10 +555,13 @@ mod tests {
     }
 
     #[test]
-    fn messages_are_scrubbed_of_the_secret() {
-        let secret = "tok/en+1";
-        let message = format!("GET https://x/{} failed: {secret}", "tok%2Fen%2B1");
-        let clean = scrub(&message, secret);
-        assert!(!clean.contains("tok"), "{clean}");
+    fn messages_are_scrubbed_of_every_part() {
+        let values = Values {
+            secret: "tok/en+1".into(),
+            named: vec![("id".into(), "AKIAEXAMPLEID".into())],
+        };
+        let message = "GET https://x/tok%2Fen%2B1?id=AKIAEXAMPLEID failed: tok/en+1";
+        let clean = scrub(message, &values);
+        assert!(!clean.contains("tok") && !clean.contains("AKIA"), "{clean}");
     }
 }

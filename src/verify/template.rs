@@ -1,5 +1,5 @@
-//! `{name}` templates in verification checks. The only name today is `secret`; a literal brace
-//! is written `{{` or `}}`.
+//! `{name}` templates in verification checks: `{secret}`, the match's named groups (`{id}`),
+//! or a companion's name. A literal brace is written `{{` or `}}`.
 
 /// The names a template uses, or why it is malformed.
 pub fn placeholders(template: &str) -> Result<Vec<&str>, String> {
@@ -9,13 +9,6 @@ pub fn placeholders(template: &str) -> Result<Vec<&str>, String> {
             names.push(name);
         }
     })?;
-    for name in &names {
-        if *name != "secret" {
-            return Err(format!(
-                "unknown placeholder {{{name}}} (only {{secret}} is known)"
-            ));
-        }
-    }
     Ok(names)
 }
 
@@ -28,22 +21,31 @@ pub enum Escape {
     Url,
 }
 
-/// `template` with `{secret}` replaced by `secret`.
-pub fn render(template: &str, secret: &str, escape: Escape) -> Result<String, String> {
-    let mut out = String::with_capacity(template.len() + secret.len());
+/// `template` with each `{name}` replaced by `value(name)`.
+pub fn render<'v>(
+    template: &str,
+    value: impl Fn(&str) -> Option<&'v str>,
+    escape: Escape,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len() + 64);
     let mut unknown = None;
     parse(template, |piece| match piece {
         Piece::Text(text) => out.push_str(text),
-        Piece::Name("secret") => match escape {
-            Escape::None => out.push_str(secret),
-            Escape::Url => out.push_str(&percent_encode(secret)),
+        Piece::Name(name) => match (value(name), escape) {
+            (Some(v), Escape::None) => out.push_str(v),
+            (Some(v), Escape::Url) => out.push_str(&percent_encode(v)),
+            (None, _) => unknown = Some(name.to_string()),
         },
-        Piece::Name(name) => unknown = Some(name.to_string()),
     })?;
     match unknown {
-        Some(name) => Err(format!("unknown placeholder {{{name}}}")),
+        Some(name) => Err(format!("no value for {{{name}}}")),
         None => Ok(out),
     }
+}
+
+/// `value` percent-encoded for a URL path or query.
+pub fn url_encoded(value: &str) -> String {
+    percent_encode(value)
 }
 
 enum Piece<'a> {
@@ -94,28 +96,39 @@ fn percent_encode(value: &str) -> String {
 mod tests {
     use super::*;
 
+    fn values(name: &str) -> Option<&'static str> {
+        match name {
+            "secret" => Some("1:a/b"),
+            "id" => Some("AKID"),
+            _ => None,
+        }
+    }
+
     #[test]
-    fn renders_the_secret_and_literal_braces() {
+    fn renders_names_and_literal_braces() {
         assert_eq!(
-            render("Bearer {secret}", "abc", Escape::None).unwrap(),
-            "Bearer abc"
+            render("Bearer {secret} {id}", values, Escape::None).unwrap(),
+            "Bearer 1:a/b AKID"
         );
         assert_eq!(
-            render("{{\"q\": \"{secret}\"}}", "a", Escape::None).unwrap(),
-            "{\"q\": \"a\"}"
+            render("{{\"q\": \"{id}\"}}", values, Escape::None).unwrap(),
+            "{\"q\": \"AKID\"}"
         );
         assert_eq!(
-            render("/bot{secret}/getMe", "1:a/b", Escape::Url).unwrap(),
+            render("/bot{secret}/getMe", values, Escape::Url).unwrap(),
             "/bot1%3Aa%2Fb/getMe"
         );
+        assert!(render("{user}", values, Escape::None)
+            .unwrap_err()
+            .contains("{user}"));
     }
 
     #[test]
     fn malformed_templates_are_refused() {
         assert!(placeholders("{secret").is_err());
         assert!(placeholders("secret}").is_err());
-        assert!(placeholders("{user}").is_err());
+        assert!(placeholders("{a b}").is_err());
         assert!(placeholders("{}").is_err());
-        assert_eq!(placeholders("{secret}:{secret}").unwrap().len(), 2);
+        assert_eq!(placeholders("{secret}:{id}").unwrap(), ["secret", "id"]);
     }
 }
