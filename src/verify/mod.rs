@@ -290,7 +290,12 @@ impl Verifier {
         let mut assigned: Vec<Result<usize, String>> = Vec::with_capacity(findings.len());
         let mut pairs: Vec<(usize, usize)> = Vec::new();
         for (i, finding) in findings.iter().enumerate() {
-            let Some(entry) = self.checks.get(&finding.found.signature_id) else {
+            // The reported signature's check, else that of another signature that matched the
+            // same secret (a provider's context signature behind a generic JWT one).
+            let entry = std::iter::once(&finding.found.signature_id)
+                .chain(&finding.found.also_matched)
+                .find_map(|id| self.checks.get(id));
+            let Some(entry) = entry else {
                 stats.without_check += 1;
                 assigned.push(Err(String::new()));
                 continue;
