@@ -474,3 +474,199 @@ fn an_aws_key_pair_is_verified_together_and_reported_as_one_finding() {
     assert_eq!(server.requests().len(), 1);
     assert!(!run.stdout.contains("wImE/DswK") && !run.stderr.contains("wImE/DswK"));
 }
+
+/// A server process started by a test, stopped when dropped.
+struct Daemon {
+    child: std::process::Child,
+    _dir: Tree,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server on {port} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether a database test can run; without its server installed it is skipped, unless
+/// `KEYSIFT_REQUIRE_DATABASES` is set (as `.ci/run` does).
+fn have(program: &str) -> bool {
+    let found = std::path::Path::new(program).exists();
+    if !found {
+        assert!(
+            std::env::var_os("KEYSIFT_REQUIRE_DATABASES").is_none(),
+            "{program} is required (KEYSIFT_REQUIRE_DATABASES) but not installed"
+        );
+        eprintln!("skipped: {program} is not installed");
+    }
+    found
+}
+
+/// Synthetic passwords for the test servers.
+const DB_PASSWORD: &str = "kS7-test-Vq2pLm9Zr";
+
+fn database_verdicts(uri_file: &str, extra: &[&str]) -> (Run, Vec<Value>) {
+    let tree = Tree::new();
+    tree.write("app.env", uri_file);
+    let mut args = vec!["--verify", "--confidence", "low"];
+    args.extend_from_slice(extra);
+    let (run, json) = run_in(&tree, &args);
+    let found = json["findings"].as_array().cloned().unwrap_or_default();
+    (run, found)
+}
+
+#[test]
+fn redis_logins_are_checked_against_a_real_server() {
+    if !have("/usr/bin/redis-server") {
+        return;
+    }
+    let dir = Tree::new();
+    let port = free_port();
+    let child = std::process::Command::new("/usr/bin/redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--requirepass",
+            DB_PASSWORD,
+        ])
+        .args(["--save", "", "--appendonly", "no", "--dir"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _daemon = Daemon { child, _dir: dir };
+    wait_for_port(port);
+
+    let uris = format!(
+        "CACHE=redis://:{DB_PASSWORD}@127.0.0.1:{port}/0\nOLD=redis://:Xr4-Tq8wNz2bLk6@127.0.0.1:{port}/0\n"
+    );
+    let (run, found) = database_verdicts(&uris, &["--verify-allow-private"]);
+    assert_eq!(found.len(), 2, "{}", run.stderr);
+    let status = |line: u64| {
+        found
+            .iter()
+            .find(|f| f["line"] == line)
+            .map(|f| f["verification"]["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(status(1), "live");
+    assert_eq!(status(2), "invalid");
+
+    // Without --verify-allow-private a loopback server is refused before connecting.
+    let (_, found) = database_verdicts(&uris, &[]);
+    for f in &found {
+        assert_eq!(f["verification"]["status"], "unknown");
+        assert!(f["verification"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("--verify-allow-private"));
+    }
+}
+
+#[test]
+fn postgres_logins_are_checked_against_a_real_server() {
+    let Some(bin) = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()
+        .and_then(|versions| versions.flatten().map(|v| v.path().join("bin")).max())
+    else {
+        have("/usr/lib/postgresql");
+        return;
+    };
+    let dir = Tree::new();
+    let data = dir.join("data");
+    let password_file = dir.write("pw", DB_PASSWORD);
+    // PostgreSQL refuses to run as root: run it as the `postgres` user then.
+    let as_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let command = |program: &str| {
+        let mut c = if as_root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(bin.join(program));
+            c
+        } else {
+            std::process::Command::new(bin.join(program))
+        };
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    if as_root {
+        std::process::Command::new("chown")
+            .args(["-R", "postgres"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+    }
+    let status = command("initdb")
+        .args(["-U", "keysift", "--auth=scram-sha-256", "--pwfile"])
+        .arg(&password_file)
+        .arg("-D")
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(status.success(), "initdb failed");
+    let port = free_port();
+    let child = command("postgres")
+        .arg("-D")
+        .arg(&data)
+        .args([
+            "-p",
+            &port.to_string(),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-k",
+        ])
+        .arg(dir.path())
+        .spawn()
+        .unwrap();
+    let _daemon = Daemon { child, _dir: dir };
+    wait_for_port(port);
+
+    let uris = format!(
+        "DATABASE_URL=postgres://keysift:{DB_PASSWORD}@127.0.0.1:{port}/app\nOLD_URL=postgres://keysift:Xr4-Tq8wNz2bLk6@127.0.0.1:{port}/app\n"
+    );
+    let (run, found) = database_verdicts(&uris, &["--verify-allow-private"]);
+    assert_eq!(found.len(), 2, "{}", run.stderr);
+    let by_line = |line: u64| found.iter().find(|f| f["line"] == line).unwrap().clone();
+    assert_eq!(
+        by_line(1)["verification"]["status"],
+        "live",
+        "{:?}",
+        by_line(1)
+    );
+    assert_eq!(
+        by_line(1)["verification"]["identity"],
+        format!("keysift@127.0.0.1:{port}")
+    );
+    assert_eq!(
+        by_line(2)["verification"]["status"],
+        "invalid",
+        "{:?}",
+        by_line(2)
+    );
+    assert!(!run.stdout.contains(DB_PASSWORD) && !run.stderr.contains(DB_PASSWORD));
+}

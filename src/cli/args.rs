@@ -191,6 +191,10 @@ pub struct ScanArgs {
     /// machine). Repeatable.
     #[arg(long, value_name = "NAME=URL", value_parser = parse_endpoint)]
     pub verify_endpoint: Vec<(String, String)>,
+    /// Let database checks (whose server comes from the found URI) connect to private,
+    /// loopback and link-local addresses.
+    #[arg(long)]
+    pub verify_allow_private: bool,
     /// Seconds each verification request may take.
     #[arg(long, value_name = "SECS", default_value_t = 15)]
     pub verify_timeout: u64,

@@ -117,6 +117,7 @@ impl Report {
             let options = VerifyOptions {
                 endpoints: args.verify_endpoint.iter().cloned().collect(),
                 timeout: std::time::Duration::from_secs(args.verify_timeout.max(1)),
+                allow_private: args.verify_allow_private,
                 ..VerifyOptions::default()
             };
             let verifier = Verifier::new(scanner.rules(), options).map_err(anyhow::Error::msg)?;

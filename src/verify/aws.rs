@@ -200,7 +200,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// HMAC-SHA256 (RFC 2104) over SHA-256's 64-byte blocks.
-fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
+pub(super) fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
     let mut block = [0u8; 64];
     if key.len() > 64 {
         block[..32].copy_from_slice(&Sha256::digest(key));

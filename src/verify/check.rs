@@ -185,6 +185,11 @@ pub enum TypedKind {
     /// AWS access key pairs: STS `GetCallerIdentity`, signed with Signature Version 4. Needs
     /// the key id as `{id}` (a named group or a companion) and the secret key as the secret.
     AwsSts,
+    /// A PostgreSQL login from a URI's `user`, `host`, optional `port` groups and the password.
+    Postgres,
+    /// A Redis login from a URI's optional `user`, `host`, optional `port` groups and the
+    /// password.
+    Redis,
 }
 
 /// The other half of a multi-part credential: a finding of one of `signatures` in the same

@@ -17,6 +17,7 @@
 mod aws;
 pub mod check;
 mod client;
+mod database;
 mod template;
 
 use std::{
@@ -93,6 +94,9 @@ pub struct VerifyOptions {
     pub concurrency: usize,
     /// Minimum interval between requests to one host.
     pub per_host_interval: Duration,
+    /// Let checks whose server comes from the secret (database URIs) reach private, loopback
+    /// and link-local addresses.
+    pub allow_private: bool,
 }
 
 impl Default for VerifyOptions {
@@ -102,6 +106,7 @@ impl Default for VerifyOptions {
             timeout: Duration::from_secs(15),
             concurrency: 8,
             per_host_interval: Duration::from_millis(50),
+            allow_private: false,
         }
     }
 }
@@ -119,14 +124,43 @@ pub struct VerifyStats {
 
 /// One way of asking a provider: the declarative [`HttpCheck`], or a typed check.
 trait Check: Send + Sync {
-    /// The endpoint name users override the base URL by, and the default base URL.
-    fn endpoint(&self) -> (&str, &str);
-    /// The names the request needs besides `secret` (named groups or a companion).
+    /// For checks that talk to the provider's API: the endpoint name users override the base
+    /// URL by, and the default base URL. `None` for checks whose server comes from the secret
+    /// itself (database URIs).
+    fn endpoint(&self) -> Option<(&str, &str)>;
+    /// The names the check needs besides `secret` (named groups or a companion).
     fn needs(&self) -> Vec<String>;
-    /// The request for these values, sent to `base`.
-    fn request(&self, base: &str, values: &Values) -> Result<Prepared, String>;
-    /// What the answer means (redirects are handled before this is asked).
-    fn judge(&self, answer: &Answer) -> Verification;
+    /// Asks. Errors are reasons for an unknown verdict (the caller scrubs them of secrets).
+    fn verify(&self, values: &Values, context: &Context<'_>) -> Result<Verification, String>;
+}
+
+/// What a check may use: the HTTP client, its resolved base URL, and the run's settings.
+struct Context<'a> {
+    client: &'a Client,
+    /// The base URL for checks with an endpoint (already checked by [`allowed_base`]).
+    base: &'a str,
+    options: &'a VerifyOptions,
+}
+
+impl Context<'_> {
+    /// Sends `request`; a redirect is an unknown verdict (never followed), any other answer
+    /// goes to `judge`.
+    fn over_http(
+        &self,
+        request: Prepared,
+        judge: impl FnOnce(&Answer) -> Verification,
+    ) -> Result<Verification, String> {
+        let answer = self.client.send(&request)?;
+        if (300..400).contains(&answer.status) {
+            let to = answer.location.as_deref().unwrap_or("elsewhere");
+            return Err(format!(
+                "redirected ({}) to {}; redirects are not followed",
+                answer.status,
+                to.split('?').next().unwrap_or(to)
+            ));
+        }
+        Ok(judge(&answer))
+    }
 }
 
 /// The values a request is made of: the secret and named parts.
@@ -149,8 +183,8 @@ impl Values {
 }
 
 impl Check for HttpCheck {
-    fn endpoint(&self) -> (&str, &str) {
-        (&self.endpoint, &self.base)
+    fn endpoint(&self) -> Option<(&str, &str)> {
+        Some((&self.endpoint, &self.base))
     }
 
     fn needs(&self) -> Vec<String> {
@@ -168,6 +202,13 @@ impl Check for HttpCheck {
         names
     }
 
+    fn verify(&self, values: &Values, context: &Context<'_>) -> Result<Verification, String> {
+        let request = self.request(context.base, values)?;
+        context.over_http(request, |answer| judge_declared(self, answer))
+    }
+}
+
+impl HttpCheck {
     fn request(&self, base: &str, values: &Values) -> Result<Prepared, String> {
         let value = |name: &str| values.get(name);
         let path = template::render(&self.path, value, Escape::Url)?;
@@ -194,31 +235,41 @@ impl Check for HttpCheck {
             body,
         })
     }
-
-    fn judge(&self, answer: &Answer) -> Verification {
-        judge_declared(self, answer)
-    }
 }
 
 /// AWS key pairs, through STS (see [`aws`]).
 struct AwsSts;
 
 impl Check for AwsSts {
-    fn endpoint(&self) -> (&str, &str) {
-        ("aws-sts", aws::STS_BASE)
+    fn endpoint(&self) -> Option<(&str, &str)> {
+        Some(("aws-sts", aws::STS_BASE))
     }
 
     fn needs(&self) -> Vec<String> {
         vec!["id".to_string()]
     }
 
-    fn request(&self, base: &str, values: &Values) -> Result<Prepared, String> {
+    fn verify(&self, values: &Values, context: &Context<'_>) -> Result<Verification, String> {
         let key_id = values.get("id").ok_or("no access key id")?;
-        Ok(aws::caller_identity_request(base, key_id, &values.secret))
+        let request = aws::caller_identity_request(context.base, key_id, &values.secret);
+        context.over_http(request, aws::judge)
+    }
+}
+
+/// Database logins from connection URIs (see [`database`]).
+struct DatabaseCheck(database::Database);
+
+impl Check for DatabaseCheck {
+    fn endpoint(&self) -> Option<(&str, &str)> {
+        None
     }
 
-    fn judge(&self, answer: &Answer) -> Verification {
-        aws::judge(answer)
+    fn needs(&self) -> Vec<String> {
+        vec!["host".to_string()]
+    }
+
+    fn verify(&self, values: &Values, context: &Context<'_>) -> Result<Verification, String> {
+        self.0.verify(values, context)
     }
 }
 
@@ -248,6 +299,8 @@ impl Verifier {
                 (Some(http), _) => http.clone(),
                 (None, Some(typed)) => match typed.kind {
                     TypedKind::AwsSts => Arc::new(AwsSts),
+                    TypedKind::Postgres => Arc::new(DatabaseCheck(database::Database::Postgres)),
+                    TypedKind::Redis => Arc::new(DatabaseCheck(database::Database::Redis)),
                 },
                 (None, None) => continue,
             };
@@ -259,7 +312,10 @@ impl Verifier {
                 },
             );
         }
-        let known: BTreeSet<&str> = checks.values().map(|c| c.check.endpoint().0).collect();
+        let known: BTreeSet<&str> = checks
+            .values()
+            .filter_map(|c| Some(c.check.endpoint()?.0))
+            .collect();
         for (name, url) in &options.endpoints {
             if !known.contains(name.as_str()) {
                 let known: Vec<&str> = known.iter().copied().collect();
@@ -408,30 +464,25 @@ impl Verifier {
 
     /// One request, and what its answer means.
     fn check_one(&self, check: &dyn Check, values: &Values) -> Verification {
-        let (endpoint, default_base) = check.endpoint();
-        let base = self
-            .options
-            .endpoints
-            .get(endpoint)
-            .map_or(default_base, String::as_str);
-        let answer = allowed_base(base)
-            .and_then(|()| check.request(base, values))
-            .and_then(|request| self.client.send(&request));
-        match answer {
-            Ok(answer) if (300..400).contains(&answer.status) => {
-                let to = answer.location.as_deref().unwrap_or("elsewhere");
-                Verification::unknown(scrub(
-                    &format!(
-                        "redirected ({}) to {}; redirects are not followed",
-                        answer.status,
-                        to.split('?').next().unwrap_or(to)
-                    ),
-                    values,
-                ))
-            }
-            Ok(answer) => check.judge(&answer),
-            Err(why) => Verification::unknown(scrub(&why, values)),
-        }
+        let base = match check.endpoint() {
+            Some((endpoint, default_base)) => self
+                .options
+                .endpoints
+                .get(endpoint)
+                .map_or(default_base, String::as_str),
+            None => "",
+        };
+        let context = Context {
+            client: &self.client,
+            base,
+            options: &self.options,
+        };
+        let verdict = if base.is_empty() {
+            check.verify(values, &context)
+        } else {
+            allowed_base(base).and_then(|()| check.verify(values, &context))
+        };
+        verdict.unwrap_or_else(|why| Verification::unknown(scrub(&why, values)))
     }
 }
 
