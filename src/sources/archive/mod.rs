@@ -141,33 +141,4 @@ fn label(raw: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_are_told_by_magic_bytes() {
-        assert_eq!(format_of(b"PK\x03\x04rest", "x.bin"), Some(Format::Zip));
-        assert_eq!(format_of(b"PK\x05\x06", "empty.zip"), Some(Format::Zip));
-        assert_eq!(format_of(&[0x1f, 0x8b, 8], "a"), Some(Format::Gzip));
-        assert_eq!(
-            format_of(&[0x28, 0xb5, 0x2f, 0xfd], "a"),
-            Some(Format::Zstd)
-        );
-        let mut tar = vec![0u8; 512];
-        tar[257..262].copy_from_slice(b"ustar");
-        assert_eq!(format_of(&tar, "noext"), Some(Format::Tar));
-        assert_eq!(format_of(&[0u8; 512], "old.tar"), Some(Format::Tar));
-        assert_eq!(format_of(&[0u8; 512], "old.bin"), None);
-        assert_eq!(format_of(b"plain text", "notes.zip"), None);
-    }
-
-    #[test]
-    fn labels_are_bounded_and_relative() {
-        assert_eq!(label(b"./a/b.txt"), "a/b.txt");
-        assert_eq!(label(b"/etc/passwd"), "etc/passwd");
-        assert_eq!(label(b""), "(unnamed)");
-        assert_eq!(label(b"caf\xe9"), "caf\u{fffd}");
-        let long = label(&[b'x'; 2000]);
-        assert_eq!(long.chars().count(), MAX_LABEL + 1);
-    }
-}
+mod tests;
