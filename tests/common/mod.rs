@@ -1,6 +1,8 @@
 //! Shared fixtures for the integration tests: run the real `keysift` binary on real files.
 #![allow(dead_code)]
 
+pub mod archives;
+
 use std::{
     fs,
     io::Write,
