@@ -279,6 +279,18 @@ fn the_total_size_limit_stops_the_whole_walk_once() {
     };
     assert_eq!((path.as_str(), *kind), ("3.txt", SourceErrorKind::Limit));
     assert!(message.contains("--max-archive-size"), "{message}");
+
+    // Stored members count as much as deflated ones.
+    let stored: Vec<Member> = ["1.txt", "2.txt", "3.txt"]
+        .into_iter()
+        .map(|name| Member {
+            deflate: false,
+            ..member(name, &chunk)
+        })
+        .collect();
+    let (seen, _) = walk(&zip_of(&stored), "stored.zip", limits);
+    assert_eq!(seen.texts.len(), 2, "{:?}", texts(&seen));
+    assert_eq!(seen.skipped[0].1, SourceErrorKind::Limit, "{seen:?}");
 }
 
 #[test]

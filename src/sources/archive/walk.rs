@@ -81,7 +81,7 @@ impl<V: MemberVisitor> Walk<'_, V> {
                 Err(e) => self.skip(
                     None,
                     SourceErrorKind::Unreadable,
-                    format!("damaged zstd: {e}"),
+                    format!("cannot decompress zstd: {e}; not scanned"),
                 ),
             },
         }
@@ -116,19 +116,14 @@ impl<V: MemberVisitor> Walk<'_, V> {
             };
             let (read, exceeded) = match entry.method {
                 Method::Stored => {
-                    let mut member = Bounded::plain(data, self.budget);
-                    (self.read_member(&mut member, &name, &mut buf), None)
+                    self.read_bounded(Bounded::plain(data, self.budget), &name, &mut buf)
                 }
                 Method::Deflated => {
                     let decoder = DeflateDecoder::new(data);
-                    let mut member = Bounded::compressed(
-                        decoder,
-                        self.budget,
-                        data.len() as u64,
-                        self.limits.max_ratio,
-                    );
-                    let read = self.read_member(&mut member, &name, &mut buf);
-                    (read, member.exceeded())
+                    let ratio = self.limits.max_ratio;
+                    let member =
+                        Bounded::compressed(decoder, self.budget, data.len() as u64, ratio);
+                    self.read_bounded(member, &name, &mut buf)
                 }
                 Method::Other(method) => {
                     let message =
@@ -200,6 +195,17 @@ impl<V: MemberVisitor> Walk<'_, V> {
         if let Err(e) = result {
             self.failure(None, stream.exceeded(), &e, "compressed stream");
         }
+    }
+
+    /// [`Walk::read_member`] through `member`, and which limit stopped it, if one did.
+    fn read_bounded<R: Read>(
+        &self,
+        mut member: Bounded<'_, R>,
+        name: &str,
+        buf: &mut Vec<u8>,
+    ) -> (io::Result<MemberRead>, Option<Exceeded>) {
+        let read = self.read_member(&mut member, name, buf);
+        (read, member.exceeded())
     }
 
     /// Reads a member into `buf`, stopping after its first 8 KiB if it is binary and not an
