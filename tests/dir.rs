@@ -4,7 +4,7 @@ mod common;
 
 use std::{fs, os::unix::fs::symlink, process::Command};
 
-use common::{run, scan_json, Tree, GITHUB_TOKEN, GITHUB_TOKEN_2};
+use common::{archives, run, run_with_stdin, scan_json, Tree, GITHUB_TOKEN, GITHUB_TOKEN_2};
 
 #[test]
 fn clean_tree_exits_zero() {
@@ -409,4 +409,199 @@ fn a_snippet_never_shows_another_secret_of_its_line_in_clear() {
     }
     let shown = run(&["dir", tree.path().to_str().unwrap(), "--show-secrets"]);
     assert!(shown.stdout.contains(GITHUB_TOKEN) && shown.stdout.contains(GITHUB_TOKEN_2));
+}
+
+/// An application jar: compiled classes (binary) and a properties file holding `secret`.
+fn jar(secret: &str) -> Vec<u8> {
+    let properties = format!("spring.datasource.url=jdbc:h2:mem\ngithub.token={secret}\n");
+    archives::zip(&[
+        ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n"),
+        ("BOOT-INF/classes/App.class", b"\xca\xfe\xba\xbe\0\0\0\x41"),
+        (
+            "BOOT-INF/classes/application.properties",
+            properties.as_bytes(),
+        ),
+    ])
+}
+
+#[test]
+fn a_secret_in_a_jar_is_found_with_the_member_path() {
+    let tree = Tree::new();
+    tree.write("target/app.jar", jar(GITHUB_TOKEN));
+    tree.write("app.properties", format!("github.token={GITHUB_TOKEN}\n"));
+    let out = scan_json(tree.path(), &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let json = out.json();
+    let inside = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().contains("app.jar"))
+        .expect("a finding in the jar");
+    let jar_path = tree.join("target/app.jar").display().to_string();
+    assert_eq!(
+        inside["path"],
+        format!("{jar_path}!/BOOT-INF/classes/application.properties")
+    );
+    assert_eq!(
+        inside["archive_members"],
+        serde_json::json!(["BOOT-INF/classes/application.properties"])
+    );
+    assert_eq!(inside["origin"], "file");
+    assert_eq!(inside["line"], 2);
+    assert_eq!(json["findings"].as_array().unwrap().len(), 2);
+    assert_ne!(
+        json["findings"][0]["fingerprint"], json["findings"][1]["fingerprint"],
+        "the member path is part of the fingerprint"
+    );
+    assert_eq!(json["summary"]["archives_opened"], 1);
+    assert_eq!(json["summary"]["archive_members"], 3);
+
+    let human = run(&["dir", tree.path().to_str().unwrap(), "--color", "never"]);
+    assert!(
+        human
+            .stdout
+            .contains("app.jar!/BOOT-INF/classes/application.properties"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human.stdout.contains("1 archive opened (3 members)"),
+        "{}",
+        human.stdout
+    );
+    assert!(!human.stdout.contains(GITHUB_TOKEN), "redacted");
+
+    let off = scan_json(tree.path(), &["--no-archives"]);
+    assert_eq!(off.findings(tree.path()).len(), 1, "only the loose file");
+}
+
+#[test]
+fn tarballs_and_gzipped_files_are_opened() {
+    let tree = Tree::new();
+    let env = format!("GITHUB_TOKEN={GITHUB_TOKEN}\n");
+    tree.write(
+        "release.tgz",
+        archives::gzip(&archives::tar(&[
+            ("release/README", b"read me\n"),
+            ("release/config/.env", env.as_bytes()),
+        ])),
+    );
+    tree.write(
+        "logs/deploy.log.gz",
+        archives::gzip(format!("deploying with {GITHUB_TOKEN_2}\n").as_bytes()),
+    );
+    let out = scan_json(tree.path(), &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.findings(tree.path()),
+        vec![
+            (
+                "logs/deploy.log.gz!/deploy.log".to_string(),
+                1,
+                "github.pat.classic".to_string()
+            ),
+            (
+                "release.tgz!/release/config/.env".to_string(),
+                1,
+                "github.pat.classic".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_jar_in_a_war_names_both() {
+    let tree = Tree::new();
+    let war = archives::zip(&[
+        ("WEB-INF/web.xml", b"<web-app/>\n"),
+        ("WEB-INF/lib/inner.jar", &jar(GITHUB_TOKEN)),
+    ]);
+    tree.write("app.war", war);
+    let out = scan_json(tree.path(), &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let finding = &out.json()["findings"][0];
+    assert!(
+        finding["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("app.war!/WEB-INF/lib/inner.jar!/BOOT-INF/classes/application.properties"),
+        "{finding}"
+    );
+    assert_eq!(
+        finding["archive_members"],
+        serde_json::json!([
+            "WEB-INF/lib/inner.jar",
+            "BOOT-INF/classes/application.properties"
+        ])
+    );
+    assert_eq!(out.json()["summary"]["archives_opened"], 2);
+}
+
+#[test]
+fn a_zip_bomb_is_reported_with_exit_two_and_the_rest_is_scanned() {
+    let tree = Tree::new();
+    tree.write("downloads/bomb.zip", archives::bomb());
+    tree.write("config/.env", format!("GITHUB_TOKEN={GITHUB_TOKEN}\n"));
+    let out = scan_json(tree.path(), &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.findings(tree.path()),
+        vec![(
+            "config/.env".to_string(),
+            1,
+            "github.pat.classic".to_string()
+        )]
+    );
+    let error = &out.json()["errors"][0];
+    assert!(
+        error["input"]
+            .as_str()
+            .unwrap()
+            .ends_with("downloads/bomb.zip!/spaces.txt"),
+        "{error}"
+    );
+    assert_eq!(error["kind"], "limit");
+    assert!(out.stderr.contains("compression bomb"), "{}", out.stderr);
+
+    // A generous ratio lets it through.
+    let out = scan_json(tree.path(), &["--max-archive-ratio", "100000"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+}
+
+#[test]
+fn archives_nested_past_the_depth_limit_are_reported() {
+    let tree = Tree::new();
+    let env = format!("GITHUB_TOKEN={GITHUB_TOKEN}\n");
+    let c = archives::zip(&[("c/.env", env.as_bytes())]);
+    let b = archives::zip(&[("c.zip", &c)]);
+    tree.write("a.zip", archives::zip(&[("b.zip", &b)]));
+
+    let out = scan_json(tree.path(), &[]);
+    assert_eq!(out.code, 1, "depth 3 reaches it: {}", out.stderr);
+    assert_eq!(
+        out.findings(tree.path())[0].0,
+        "a.zip!/b.zip!/c.zip!/c/.env"
+    );
+
+    let out = scan_json(tree.path(), &["--max-archive-depth", "2"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let error = &out.json()["errors"][0];
+    assert!(
+        error["input"]
+            .as_str()
+            .unwrap()
+            .ends_with("a.zip!/b.zip!/c.zip"),
+        "{error}"
+    );
+    assert!(out.stderr.contains("--max-archive-depth"), "{}", out.stderr);
+}
+
+#[test]
+fn an_archive_on_stdin_is_opened() {
+    let zip = archives::zip(&[("deploy/.env", format!("T={GITHUB_TOKEN}\n").as_bytes())]);
+    let out = run_with_stdin(&["stdin", "--format", "json"], &zip);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.json()["findings"][0]["path"], "<stdin>!/deploy/.env");
+    assert_eq!(out.json()["findings"][0]["origin"], "stdin");
 }

@@ -7,6 +7,7 @@ mod common;
 use std::{fs, path::Path};
 
 use common::{
+    archives,
     images::{config, gzip, layer_tar, oci_layout, sha256, zstd},
     run, run_with_stdin, Tree, GITHUB_TOKEN, GITHUB_TOKEN_2,
 };
@@ -450,4 +451,62 @@ fn a_manifest_naming_a_missing_layer_is_an_error_and_other_images_are_still_scan
         images.contains(&"holes:1") && images.contains(&"good:1"),
         "{images:?}"
     );
+}
+
+#[test]
+fn a_secret_inside_a_jar_inside_a_layer_keeps_image_layer_and_member_path() {
+    let tree = Tree::new();
+    let tarball = tree.join("spring.tar");
+    let properties = format!("github.token={GITHUB_TOKEN}\n");
+    let jar = archives::zip(&[
+        ("BOOT-INF/classes/App.class", b"\xca\xfe\xba\xbe\0\0\0\x41"),
+        (
+            "BOOT-INF/classes/application.properties",
+            properties.as_bytes(),
+        ),
+    ]);
+    let app = gzip(&archives::tar(&[
+        ("app/app.jar", &jar),
+        ("app/bomb.zip", &archives::bomb()),
+    ]));
+    let cleanup = layer_tar(&[("app/.wh.bomb.zip", "")]);
+    docker_save(&tarball, "spring:3", config(&[]), vec![app, cleanup]);
+
+    let (result, json) = scan(&[tarball.to_str().unwrap()]);
+    assert_eq!(result.code, 2, "the bomb is reported: {}", result.stderr);
+    let found = findings(&json);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let finding = found[0];
+    assert_eq!(
+        finding["path"],
+        "/app/app.jar!/BOOT-INF/classes/application.properties"
+    );
+    assert_eq!(
+        finding["archive_members"],
+        json!(["BOOT-INF/classes/application.properties"])
+    );
+    assert_eq!(finding["origin"], "image");
+    assert_eq!(finding["image"]["image"], "spring:3");
+    assert_eq!(finding["image"]["layer"]["index"], 0);
+    assert_eq!(finding["image"]["path"], "app/app.jar");
+    assert_eq!(finding["image"]["status"], "visible");
+
+    let error = &json["errors"][0];
+    let input = error["input"].as_str().unwrap();
+    assert!(
+        input.contains("spring.tar layer ") && input.ends_with(": /app/bomb.zip!/spaces.txt"),
+        "the error names the image archive, the layer and the member: {input}"
+    );
+    assert_eq!(error["kind"], "limit");
+
+    let human = run(&["image", tarball.to_str().unwrap(), "--color", "never"]);
+    assert!(
+        human
+            .stdout
+            .contains("spring:3 layer 0: /app/app.jar!/BOOT-INF/classes/application.properties"),
+        "{}",
+        human.stdout
+    );
+    let off = run(&["image", tarball.to_str().unwrap(), "--no-archives"]);
+    assert_eq!(off.code, 0, "{}", off.stdout);
 }

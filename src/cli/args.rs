@@ -24,7 +24,7 @@ pub enum Command {
     /// Scan files and directory trees.
     Dir(DirArgs),
     /// Scan standard input.
-    Stdin(ScanArgs),
+    Stdin(StdinArgs),
     /// Scan a git repository: its whole history, staged changes, or a range of commits.
     Git(GitArgs),
     /// Scan container images: docker-save tarballs, OCI layouts (directories or tars), `-` for
@@ -53,9 +53,43 @@ pub struct DirArgs {
     /// Skip files larger than this (e.g. 512K, 100M, 2G).
     #[arg(long, value_name = "SIZE", default_value = "100M", value_parser = parse_size)]
     pub max_file_size: u64,
+    /// Archive options.
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
     /// Scan options.
     #[command(flatten)]
     pub scan: ScanArgs,
+}
+
+/// `keysift stdin`.
+#[derive(Debug, Args)]
+pub struct StdinArgs {
+    /// Archive options.
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
+    /// Scan options.
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+/// How archives (zip, jar, war, whl, apk, tar, tar.gz, gz, zst) found among the inputs are
+/// opened. A member over a limit is reported and skipped, and the exit code is 2.
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// Do not open archives; they are skipped as binary files.
+    #[arg(long)]
+    pub no_archives: bool,
+    /// How many levels of archives inside archives to open (0: none).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_archive_depth: u32,
+    /// Stop reading an archive once it has expanded to this much in all, nested members
+    /// included.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    pub max_archive_size: u64,
+    /// Skip compressed data that expands more than N times its size (compression bombs);
+    /// checked past 1 MiB of output.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub max_archive_ratio: u64,
 }
 
 /// `keysift git`.
@@ -111,6 +145,9 @@ pub struct ImageArgs {
     /// Stop reading a layer that decompresses to more than this (a compression bomb).
     #[arg(long, value_name = "SIZE", default_value = "32G", value_parser = parse_size)]
     pub max_layer_size: u64,
+    /// Archive options (jars and other archives inside layers).
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
     /// Scan options.
     #[command(flatten)]
     pub scan: ScanArgs,

@@ -20,7 +20,7 @@ use keysift::{
 
 use super::{
     args::ImageArgs,
-    scan_cmd::{build_scanner, Report},
+    scan_cmd::{archive_limits, build_scanner, Report},
     Outcome,
 };
 
@@ -52,6 +52,7 @@ pub fn image(args: ImageArgs) -> anyhow::Result<Outcome> {
             max_file: args.max_file_size,
             max_layer: args.max_layer_size,
         },
+        archives: archive_limits(&args.archives, args.max_file_size),
         run: RunOptions {
             threads: args.scan.threads,
         },

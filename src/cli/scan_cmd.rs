@@ -13,12 +13,12 @@ use keysift::{
     report::{escape_control, FindingSink, HumanSink, JsonLinesSink, JsonSink, ReportOptions},
     rules::RuleSet,
     scan::{self, Event, RunOptions, Scanner, Summary},
-    sources::{dir::DirSourceBuilder, stdin::StdinSource, ReadLimits, Source},
+    sources::{dir::DirSourceBuilder, stdin::StdinSource, ArchiveLimits, ReadLimits, Source},
     verify::{Verdict, Verifier, VerifyOptions},
 };
 
 use super::{
-    args::{ColorChoice, DirArgs, FailOn, Format, ScanArgs},
+    args::{ArchiveArgs, ColorChoice, DirArgs, FailOn, Format, ScanArgs, StdinArgs},
     Outcome,
 };
 
@@ -31,6 +31,7 @@ pub fn dir(args: DirArgs) -> anyhow::Result<Outcome> {
         .limits(ReadLimits {
             max_size: args.max_file_size,
         })
+        .open_archives(archive_limits(&args.archives, args.max_file_size))
         .threads(args.scan.threads);
     if let Some(output) = &args.scan.output {
         builder = builder.exclude(output);
@@ -40,10 +41,23 @@ pub fn dir(args: DirArgs) -> anyhow::Result<Outcome> {
 }
 
 /// `keysift stdin`
-pub fn stdin(args: ScanArgs) -> anyhow::Result<Outcome> {
-    let scanner = build_scanner(&args)?;
-    let source = StdinSource::new(ReadLimits::default());
-    run_scan(&source, &scanner, &args)
+pub fn stdin(args: StdinArgs) -> anyhow::Result<Outcome> {
+    let scanner = build_scanner(&args.scan)?;
+    let limits = ReadLimits::default();
+    let source =
+        StdinSource::new(limits).open_archives(archive_limits(&args.archives, limits.max_size));
+    run_scan(&source, &scanner, &args.scan)
+}
+
+/// The archive limits `args` ask for, members capped at `max_member_size`; `None` when
+/// archives are not to be opened.
+pub fn archive_limits(args: &ArchiveArgs, max_member_size: u64) -> Option<ArchiveLimits> {
+    (!args.no_archives && args.max_archive_depth > 0).then_some(ArchiveLimits {
+        max_depth: args.max_archive_depth,
+        max_member_size,
+        max_total_size: args.max_archive_size,
+        max_ratio: args.max_archive_ratio,
+    })
 }
 
 /// The scanner `args` ask for.

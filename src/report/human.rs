@@ -160,13 +160,22 @@ impl<W: Write> FindingSink for HumanSink<W> {
                 plural(n)
             ),
         };
+        let archives = match summary.archives_opened {
+            0 => String::new(),
+            n => format!(
+                " · {n} archive{} opened ({} member{})",
+                plural(n),
+                summary.archive_members,
+                plural(summary.archive_members)
+            ),
+        };
         let errors = match summary.errors {
             0 => String::new(),
             n => format!(" · {n} input{} skipped with errors", plural(n)),
         };
         writeln!(
             self.out,
-            "{} · {} blob{} scanned ({}) in {:.2} s, {:.1} MB/s{}{}",
+            "{} · {} blob{} scanned ({}) in {:.2} s, {:.1} MB/s{}{}{}",
             findings,
             summary.blobs_scanned,
             plural(summary.blobs_scanned),
@@ -174,6 +183,7 @@ impl<W: Write> FindingSink for HumanSink<W> {
             summary.elapsed.as_secs_f64(),
             summary.megabytes_per_second(),
             cached,
+            archives,
             errors
         )?;
         self.out.flush()

@@ -21,8 +21,12 @@ pub struct FindingRecord<'a> {
     pub confidence: Confidence,
     /// Origin kind (`file`, `stdin`, `git`).
     pub origin: &'static str,
-    /// Path (or `<stdin>`, or `<blob ID>` for a git blob no path reaches).
+    /// Path (or `<stdin>`, or `<blob ID>` for a git blob no path reaches); for a member of an
+    /// archive, the archive's path followed by `!/member` for each level of nesting.
     pub path: String,
+    /// For a member of an archive: the member names from the outermost archive down.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub archive_members: &'a [String],
     /// For git origins: the blob, the commit that introduced it (id, author, e-mail, date,
     /// summary), other commits and paths.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,6 +81,7 @@ impl<'a> FindingRecord<'a> {
             confidence: found.confidence,
             origin: finding.origin.kind(),
             path: finding.origin.location_key(),
+            archive_members: finding.origin.archive_members(),
             git: finding.origin.git(),
             image: finding.origin.image(),
             line: found.line,

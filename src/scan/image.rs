@@ -19,6 +19,7 @@ use super::{Event, RunOptions, Scanner, Summary};
 use crate::{
     findings::{BlobFinding, Finding},
     sources::{
+        archive::{self, is_archive, MemberVisitor},
         image::{
             layer::{read_layer, visibility, LayerLimits, LayerListing},
             manifest::{images, ImageDesc, LayerRef},
@@ -26,7 +27,8 @@ use crate::{
             store::{Hashing, Store},
             ImageOrigin, LayerPosition,
         },
-        text_in_memory, BlobId, Origin, SourceError, SourceErrorKind,
+        text_in_memory, ArchiveLimits, ArchivedOrigin, BlobId, Origin, SourceError,
+        SourceErrorKind,
     },
 };
 
@@ -58,6 +60,8 @@ pub struct ImageScanOptions {
     pub registry: RegistryOptions,
     /// Limits on files and layers.
     pub limits: LayerLimits,
+    /// How archives in layers (a jar, a tarball) are opened; `None`: they are binary.
+    pub archives: Option<ArchiveLimits>,
     /// Threads.
     pub run: RunOptions,
 }
@@ -73,8 +77,8 @@ struct Archive {
 #[derive(Default)]
 struct LayerResult {
     listing: LayerListing,
-    /// Findings by file path.
-    findings: BTreeMap<String, Vec<Arc<BlobFinding>>>,
+    /// Findings by file path and, for a member of an archive, its member names.
+    findings: BTreeMap<(String, Vec<String>), Vec<Arc<BlobFinding>>>,
 }
 
 #[derive(Default)]
@@ -83,6 +87,8 @@ struct Counts {
     bytes: u64,
     binary: u64,
     duplicates: u64,
+    archives: u64,
+    members: u64,
 }
 
 /// Results by content, so a file repeated across layers and images is scanned once (two
@@ -198,8 +204,8 @@ pub fn scan_images(
                 let Some(result) = results.get(&layer.digest) else {
                     continue;
                 };
-                for (path, found) in &result.findings {
-                    let origin = Arc::new(Origin::Image(Box::new(ImageOrigin {
+                for ((path, members), found) in &result.findings {
+                    let file = Origin::Image(Box::new(ImageOrigin {
                         image: image.name.clone(),
                         platform: image.platform.clone(),
                         manifest_digest: image.manifest_digest.clone(),
@@ -210,7 +216,15 @@ pub fn scan_images(
                         }),
                         path: path.clone(),
                         visibility: Some(visibility(&listings, index, path)),
-                    })));
+                    }));
+                    let origin = Arc::new(if members.is_empty() {
+                        file
+                    } else {
+                        Origin::Archived(Box::new(ArchivedOrigin {
+                            container: file,
+                            members: members.clone(),
+                        }))
+                    });
                     findings.extend(
                         found
                             .iter()
@@ -234,6 +248,8 @@ pub fn scan_images(
     summary.bytes_scanned = counts.bytes;
     summary.binary_skipped = counts.binary;
     summary.duplicates = counts.duplicates;
+    summary.archives_opened = counts.archives;
+    summary.archive_members = counts.members;
     summary.elapsed = started.elapsed();
     (summary, notes)
 }
@@ -291,11 +307,10 @@ fn scan_layer(
     scratch: &mut super::ScanScratch,
 ) -> LayerResult {
     let Shared {
-        scanner,
         options,
         counts,
         errors,
-        seen,
+        ..
     } = *shared;
     let input_name = |path: Option<&str>| match path {
         Some(path) => format!("{} layer {}: /{path}", archive.input, layer.digest),
@@ -325,46 +340,35 @@ fn scan_layer(
         } else {
             (stream, None)
         };
-    let mut result = LayerResult::default();
-    let mut local = Counts::default();
+    let mut files = LayerFiles {
+        shared,
+        scratch,
+        input_name: &input_name,
+        result: LayerResult::default(),
+        counts: Counts::default(),
+    };
     let (listing, skipped, failure) = read_layer(stream, options.limits, |path, buf| {
-        if !text_in_memory(buf) {
-            local.binary += 1;
-            return;
-        }
-        let id = BlobId::of_content(buf);
-        let known = seen.lock().ok().and_then(|seen| seen.get(&id).cloned());
-        let found = match known {
-            Some(found) => {
-                local.duplicates += 1;
-                found
+        let name = path.rsplit('/').next().unwrap_or(path);
+        match options.archives {
+            Some(limits) if is_archive(buf, name) => {
+                let mut members = LayerMembers {
+                    files: &mut files,
+                    path,
+                };
+                let stats = archive::expand(buf, name, &limits, &mut members);
+                files.counts.archives += stats.archives;
+                files.counts.members += stats.members;
+                files.counts.binary += stats.binary;
             }
-            None => {
-                local.blobs += 1;
-                local.bytes += buf.len() as u64;
-                match scanner.scan(buf, scratch) {
-                    Ok(found) => {
-                        let found = Arc::new(found.into_iter().map(Arc::new).collect());
-                        if let Ok(mut seen) = seen.lock() {
-                            seen.insert(id, Arc::clone(&found));
-                        }
-                        found
-                    }
-                    Err(e) => {
-                        push_error(SourceError::new(
-                            input_name(Some(path)),
-                            SourceErrorKind::Engine,
-                            e.to_string(),
-                        ));
-                        return;
-                    }
-                }
-            }
-        };
-        if !found.is_empty() {
-            result.findings.insert(path.to_string(), found.to_vec());
+            _ if text_in_memory(buf) => files.scan((path.to_string(), Vec::new()), buf),
+            _ => files.counts.binary += 1,
         }
     });
+    let LayerFiles {
+        mut result,
+        counts: local,
+        ..
+    } = files;
     for skip in skipped {
         push_error(SourceError::new(
             input_name(Some(&skip.path)),
@@ -394,9 +398,93 @@ fn scan_layer(
         counts.bytes += local.bytes;
         counts.binary += local.binary;
         counts.duplicates += local.duplicates;
+        counts.archives += local.archives;
+        counts.members += local.members;
     }
     result.listing = listing;
     result
+}
+
+/// Scans one layer's text files (and archive members), each distinct content once across
+/// every layer.
+struct LayerFiles<'a, 's> {
+    shared: &'a Shared<'s>,
+    scratch: &'a mut super::ScanScratch,
+    /// Names a file of the layer in errors (`archive layer sha256:...: /path`).
+    input_name: &'a dyn Fn(Option<&str>) -> String,
+    result: LayerResult,
+    counts: Counts,
+}
+
+impl LayerFiles<'_, '_> {
+    /// Scans `bytes`, found at `key` (a path, and member names inside an archive there).
+    fn scan(&mut self, key: (String, Vec<String>), bytes: &[u8]) {
+        let id = BlobId::of_content(bytes);
+        let seen = self.shared.seen;
+        let known = seen.lock().ok().and_then(|seen| seen.get(&id).cloned());
+        let found = match known {
+            Some(found) => {
+                self.counts.duplicates += 1;
+                found
+            }
+            None => {
+                self.counts.blobs += 1;
+                self.counts.bytes += bytes.len() as u64;
+                match self.shared.scanner.scan(bytes, self.scratch) {
+                    Ok(found) => {
+                        let found = Arc::new(found.into_iter().map(Arc::new).collect());
+                        if let Ok(mut seen) = seen.lock() {
+                            seen.insert(id, Arc::clone(&found));
+                        }
+                        found
+                    }
+                    Err(e) => {
+                        let input = self.describe(&key.0, &key.1);
+                        self.push_error(SourceError::new(
+                            input,
+                            SourceErrorKind::Engine,
+                            e.to_string(),
+                        ));
+                        return;
+                    }
+                }
+            }
+        };
+        if !found.is_empty() {
+            self.result.findings.insert(key, found.to_vec());
+        }
+    }
+
+    /// `archive layer sha256:...: /app/a.jar!/BOOT-INF/x.properties`
+    fn describe(&self, path: &str, members: &[String]) -> String {
+        let chain: String = members.iter().map(|m| format!("!/{m}")).collect();
+        format!("{}{chain}", (self.input_name)(Some(path)))
+    }
+
+    fn push_error(&self, error: SourceError) {
+        if let Ok(mut errors) = self.shared.errors.lock() {
+            errors.push(error);
+        }
+    }
+}
+
+/// The members of an archive at `path` in a layer.
+struct LayerMembers<'f, 'a, 's> {
+    files: &'f mut LayerFiles<'a, 's>,
+    path: &'f str,
+}
+
+impl MemberVisitor for LayerMembers<'_, '_, '_> {
+    fn text(&mut self, members: &[String], bytes: &[u8]) {
+        self.files
+            .scan((self.path.to_string(), members.to_vec()), bytes);
+    }
+
+    fn skipped(&mut self, members: &[String], kind: SourceErrorKind, message: String) {
+        let input = self.files.describe(self.path, members);
+        self.files
+            .push_error(SourceError::new(input, kind, message));
+    }
 }
 
 /// Scans the parts of an image config that can hold secrets, one per line: environment

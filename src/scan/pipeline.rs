@@ -22,7 +22,10 @@ use super::{
 };
 use crate::{
     findings::Finding,
-    sources::{BlobId, Loaded, Origin, Source, SourceError, SourceErrorKind},
+    sources::{
+        archive::{self, MemberVisitor},
+        ArchivedOrigin, BlobId, Loaded, Origin, Source, SourceError, SourceErrorKind,
+    },
 };
 
 /// Read buffers above this size are released after use, so one huge file does not pin its
@@ -53,6 +56,8 @@ struct Counters {
     bytes: AtomicU64,
     duplicates: AtomicU64,
     binary: AtomicU64,
+    archives: AtomicU64,
+    members: AtomicU64,
 }
 
 /// Scans every blob of `source`, calling `on_event` for each event on the calling thread.
@@ -101,9 +106,11 @@ pub fn run<S: Source>(
                 source.items().par_iter().for_each_init(
                     || ThreadState {
                         reader: source.new_reader(),
-                        scratch: scanner.new_scratch(),
                         buf: Vec::new(),
-                        events: sender.clone(),
+                        out: Output {
+                            scratch: scanner.new_scratch(),
+                            events: sender.clone(),
+                        },
                     },
                     |state, item| worker.process(item, state),
                 )
@@ -126,6 +133,8 @@ pub fn run<S: Source>(
     summary.bytes_scanned = counters.bytes.into_inner();
     summary.duplicates = counters.duplicates.into_inner();
     summary.binary_skipped = counters.binary.into_inner();
+    summary.archives_opened = counters.archives.into_inner();
+    summary.archive_members = counters.members.into_inner();
     summary.elapsed = started.elapsed();
     summary
 }
@@ -142,12 +151,18 @@ struct Worker<'a, S: Source> {
 /// What each worker thread owns.
 struct ThreadState<R> {
     reader: R,
-    scratch: ScanScratch,
     buf: Vec<u8>,
+    out: Output,
+}
+
+/// A worker's scanner scratch and its end of the channel: what scanning a blob needs besides
+/// its bytes.
+struct Output {
+    scratch: ScanScratch,
     events: mpsc::SyncSender<Event>,
 }
 
-impl<R> ThreadState<R> {
+impl Output {
     /// Sends an event; a consumer that went away stops the scan.
     fn send(&self, event: Event, stop: &AtomicBool) {
         if self.events.send(event).is_err() {
@@ -172,35 +187,20 @@ impl<S: Source> Worker<'_, S> {
         if self.stop.load(Relaxed) {
             return;
         }
-        match self.source.load(&mut state.reader, item, &mut state.buf) {
-            Err(error) => state.send(Event::Error(error), self.stop),
+        let ThreadState { reader, buf, out } = state;
+        match self.source.load(reader, item, buf) {
+            Err(error) => out.send(Event::Error(error), self.stop),
             Ok(Loaded::Binary) => {
                 self.counters.binary.fetch_add(1, Relaxed);
             }
             Ok(Loaded::Text { id, may_repeat }) => {
                 let origin = Arc::new(self.source.origin(item));
-                let id = id.or_else(|| may_repeat.then(|| BlobId::of_content(&state.buf)));
-                match id.map(|id| (id, self.seen.claim(id, &origin))) {
-                    None => {
-                        if let Some(results) = self.scan(state, &origin) {
-                            state.report(&results, &origin, self.stop);
-                        }
-                    }
-                    Some((id, Claim::First)) => {
-                        let results = self.scan(state, &origin).unwrap_or_default();
-                        state.report(&results, &origin, self.stop);
-                        for waiting in self.seen.complete(id, results.clone()) {
-                            state.report(&results, &waiting, self.stop);
-                        }
-                    }
-                    Some((_, Claim::Done(results))) => {
-                        self.counters.duplicates.fetch_add(1, Relaxed);
-                        state.report(&results, &origin, self.stop);
-                    }
-                    Some((_, Claim::Pending)) => {
-                        self.counters.duplicates.fetch_add(1, Relaxed);
-                    }
-                }
+                let id = id.or_else(|| may_repeat.then(|| BlobId::of_content(buf)));
+                self.scan_once(buf, id, origin, out);
+            }
+            Ok(Loaded::Archive) => {
+                let origin = self.source.origin(item);
+                self.expand(buf, origin, out);
             }
         }
         if state.buf.capacity() > KEEP_BUFFER {
@@ -208,13 +208,56 @@ impl<S: Source> Worker<'_, S> {
         }
     }
 
+    /// Scans a blob unless its content (`id`) was scanned already, and reports its findings
+    /// at `origin` and at every origin that met the same content meanwhile.
+    fn scan_once(&self, bytes: &[u8], id: Option<BlobId>, origin: Arc<Origin>, out: &mut Output) {
+        match id.map(|id| (id, self.seen.claim(id, &origin))) {
+            None => {
+                if let Some(results) = self.scan(bytes, &origin, out) {
+                    out.report(&results, &origin, self.stop);
+                }
+            }
+            Some((id, Claim::First)) => {
+                let results = self.scan(bytes, &origin, out).unwrap_or_default();
+                out.report(&results, &origin, self.stop);
+                for waiting in self.seen.complete(id, results.clone()) {
+                    out.report(&results, &waiting, self.stop);
+                }
+            }
+            Some((_, Claim::Done(results))) => {
+                self.counters.duplicates.fetch_add(1, Relaxed);
+                out.report(&results, &origin, self.stop);
+            }
+            Some((_, Claim::Pending)) => {
+                self.counters.duplicates.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Opens the archive in `bytes` and scans its text members, each once by content like any
+    /// other blob.
+    fn expand(&self, bytes: &[u8], container: Origin, out: &mut Output) {
+        let Some(limits) = self.source.archives() else {
+            self.counters.binary.fetch_add(1, Relaxed);
+            return;
+        };
+        let name = container.location_key();
+        let mut members = MemberScan {
+            worker: self,
+            container,
+            out,
+        };
+        let stats = archive::expand(bytes, &name, &limits, &mut members);
+        self.counters.archives.fetch_add(stats.archives, Relaxed);
+        self.counters.members.fetch_add(stats.members, Relaxed);
+        self.counters.binary.fetch_add(stats.binary, Relaxed);
+    }
+
     /// Scans one blob; an engine failure becomes an error event naming the origin.
-    fn scan(&self, state: &mut ThreadState<S::Reader>, origin: &Origin) -> Option<BlobResults> {
+    fn scan(&self, bytes: &[u8], origin: &Origin, out: &mut Output) -> Option<BlobResults> {
         self.counters.blobs.fetch_add(1, Relaxed);
-        self.counters
-            .bytes
-            .fetch_add(state.buf.len() as u64, Relaxed);
-        match self.scanner.scan(&state.buf, &mut state.scratch) {
+        self.counters.bytes.fetch_add(bytes.len() as u64, Relaxed);
+        match self.scanner.scan(bytes, &mut out.scratch) {
             Ok(found) => Some(Arc::new(found.into_iter().map(Arc::new).collect())),
             Err(e) => {
                 let error = SourceError::new(
@@ -222,9 +265,47 @@ impl<S: Source> Worker<'_, S> {
                     SourceErrorKind::Engine,
                     e.to_string(),
                 );
-                state.send(Event::Error(error), self.stop);
+                out.send(Event::Error(error), self.stop);
                 None
             }
         }
+    }
+}
+
+/// Scans the members of one archive found at `container`.
+struct MemberScan<'w, 'o, S: Source> {
+    worker: &'w Worker<'w, S>,
+    container: Origin,
+    out: &'o mut Output,
+}
+
+impl<S: Source> MemberScan<'_, '_, S> {
+    fn origin(&self, path: &[String]) -> Origin {
+        Origin::Archived(Box::new(ArchivedOrigin {
+            container: self.container.clone(),
+            members: path.to_vec(),
+        }))
+    }
+}
+
+impl<S: Source> MemberVisitor for MemberScan<'_, '_, S> {
+    fn text(&mut self, path: &[String], bytes: &[u8]) {
+        let origin = Arc::new(self.origin(path));
+        let id = Some(BlobId::of_content(bytes));
+        self.worker.scan_once(bytes, id, origin, self.out);
+    }
+
+    fn skipped(&mut self, path: &[String], kind: SourceErrorKind, message: String) {
+        let input = if path.is_empty() {
+            self.container.display_path()
+        } else {
+            self.origin(path).display_path()
+        };
+        let error = SourceError::new(input, kind, message);
+        self.out.send(Event::Error(error), self.worker.stop);
+    }
+
+    fn stopped(&self) -> bool {
+        self.worker.stop.load(Relaxed)
     }
 }

@@ -16,8 +16,14 @@ pub struct Summary {
     /// Blobs skipped because an earlier incremental scan found them clean.
     #[serde(skip_serializing_if = "is_zero")]
     pub already_scanned: u64,
-    /// Inputs skipped as binary.
+    /// Inputs skipped as binary (archive members included).
     pub binary_skipped: u64,
+    /// Archives opened, nested ones included.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archives_opened: u64,
+    /// Members read from archives (text and binary; nested archives are counted as archives).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archive_members: u64,
     /// Symbolic links not followed.
     pub links_skipped: u64,
     /// Inputs that could not be scanned (see the errors).

@@ -12,7 +12,7 @@
 use std::{
     collections::{HashMap, HashSet},
     fs::{self, File},
-    io,
+    io::{self, Read},
     path::{Path, PathBuf},
     sync::mpsc,
 };
@@ -20,7 +20,8 @@ use std::{
 use ignore::{WalkBuilder, WalkState};
 
 use super::{
-    read_text, Loaded, Origin, ReadLimits, Source, SourceError, SourceErrorKind, TextOrSkip,
+    archive::is_archive, read_text, ArchiveLimits, Loaded, Origin, ReadLimits, Source, SourceError,
+    SourceErrorKind, TextOrSkip,
 };
 
 /// Directory names never descended into: version-control metadata (scanned by `keysift git`).
@@ -38,6 +39,7 @@ pub struct DirSourceBuilder {
     limits: ReadLimits,
     threads: usize,
     exclude: Vec<PathBuf>,
+    archives: Option<ArchiveLimits>,
 }
 
 /// One file to scan.
@@ -66,6 +68,7 @@ pub struct DirSource {
     errors: Vec<SourceError>,
     skipped_links: u64,
     limits: ReadLimits,
+    archives: Option<ArchiveLimits>,
 }
 
 impl DirSourceBuilder {
@@ -78,6 +81,7 @@ impl DirSourceBuilder {
             limits: ReadLimits::default(),
             threads: 0,
             exclude: Vec::new(),
+            archives: None,
         }
     }
 
@@ -96,6 +100,13 @@ impl DirSourceBuilder {
     /// Size and other limits.
     pub fn limits(mut self, limits: ReadLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Open archives (zip, jar, tar, gzip, ...) within these limits and scan their members;
+    /// `None` (the default) skips them as binary.
+    pub fn open_archives(mut self, limits: Option<ArchiveLimits>) -> Self {
+        self.archives = limits;
         self
     }
 
@@ -133,6 +144,7 @@ impl DirSourceBuilder {
                 errors,
                 skipped_links: 0,
                 limits: self.limits,
+                archives: self.archives,
             };
         };
 
@@ -219,6 +231,7 @@ impl DirSourceBuilder {
             errors,
             skipped_links,
             limits: self.limits,
+            archives: self.archives,
         }
     }
 }
@@ -301,7 +314,7 @@ impl Source for DirSource {
             };
             SourceError::new(name(), SourceErrorKind::Unreadable, message)
         };
-        let file = File::open(&item.path).map_err(unreadable)?;
+        let mut file = File::open(&item.path).map_err(unreadable)?;
         let size = file.metadata().map_err(unreadable)?.len();
         let too_large = || {
             SourceError::new(
@@ -316,7 +329,17 @@ impl Source for DirSource {
         if size > self.limits.max_size {
             return Err(too_large());
         }
-        match read_text(file, self.limits, buf).map_err(unreadable)? {
+        let outcome = read_text(&mut file, self.limits, buf).map_err(unreadable)?;
+        if outcome != TextOrSkip::TooLarge && self.opens_archive(item, buf) {
+            // Binary reading stopped after the first bytes; an archive is needed whole.
+            let room = (self.limits.max_size + 1).saturating_sub(buf.len() as u64);
+            file.take(room).read_to_end(buf).map_err(unreadable)?;
+            if buf.len() as u64 > self.limits.max_size {
+                return Err(too_large());
+            }
+            return Ok(Loaded::Archive);
+        }
+        match outcome {
             TextOrSkip::Text => Ok(Loaded::Text {
                 id: None,
                 may_repeat: item.may_repeat,
@@ -338,6 +361,18 @@ impl Source for DirSource {
 
     fn skipped_links(&self) -> u64 {
         self.skipped_links
+    }
+
+    fn archives(&self) -> Option<ArchiveLimits> {
+        self.archives
+    }
+}
+
+impl DirSource {
+    /// Whether `item`, whose first bytes are in `start`, is an archive to open.
+    fn opens_archive(&self, item: &FileItem, start: &[u8]) -> bool {
+        let name = item.path.file_name().unwrap_or_default().to_string_lossy();
+        self.archives.is_some() && is_archive(start, &name)
     }
 }
 

@@ -5,6 +5,7 @@
 //! to. Every blob has an [`Origin`] saying where it was seen; the same content seen twice is
 //! scanned once and reported at both origins.
 
+pub mod archive;
 mod blob_id;
 pub mod dir;
 pub mod git;
@@ -14,6 +15,7 @@ pub mod stdin;
 
 use std::{fmt, path::PathBuf};
 
+pub use archive::{ArchiveLimits, ArchivedOrigin};
 pub use blob_id::BlobId;
 pub use read::{read_text, text_in_memory, ReadLimits, TextOrSkip};
 
@@ -32,6 +34,8 @@ pub enum Origin {
     Git(Box<git::GitOrigin>),
     /// A file in a container image layer, or the image's config.
     Image(Box<image::ImageOrigin>),
+    /// A member of an archive found at another origin (`app.war!/WEB-INF/lib/a.jar!/x.yml`).
+    Archived(Box<ArchivedOrigin>),
 }
 
 impl Origin {
@@ -47,6 +51,9 @@ impl Origin {
                 Some(_) => format!("/{}", image.path),
                 None => image.path.clone(),
             },
+            Origin::Archived(archived) => {
+                format!("{}{}", archived.container.location_key(), archived.chain())
+            }
         }
     }
 
@@ -55,6 +62,11 @@ impl Origin {
         match self {
             Origin::Git(git) => git.display(),
             Origin::Image(image) => image.display(),
+            Origin::Archived(archived) => match &archived.container {
+                // The layer's status (deleted, replaced) stays at the end, after the chain.
+                Origin::Image(image) => image.display_with_members(&archived.chain()),
+                container => format!("{}{}", container.display_path(), archived.chain()),
+            },
             _ => self.location_key(),
         }
     }
@@ -63,6 +75,7 @@ impl Origin {
     pub fn image(&self) -> Option<&image::ImageOrigin> {
         match self {
             Origin::Image(image) => Some(image),
+            Origin::Archived(archived) => archived.container.image(),
             _ => None,
         }
     }
@@ -71,17 +84,28 @@ impl Origin {
     pub fn git(&self) -> Option<&git::GitOrigin> {
         match self {
             Origin::Git(git) => Some(git),
+            Origin::Archived(archived) => archived.container.git(),
             _ => None,
         }
     }
 
-    /// The origin's kind, as used in JSON output.
+    /// The member names leading to the blob, for a member of an archive; empty otherwise.
+    pub fn archive_members(&self) -> &[String] {
+        match self {
+            Origin::Archived(archived) => &archived.members,
+            _ => &[],
+        }
+    }
+
+    /// The origin's kind, as used in JSON output: for an archive member, where its archive
+    /// was found.
     pub fn kind(&self) -> &'static str {
         match self {
             Origin::File { .. } => "file",
             Origin::Stdin => "stdin",
             Origin::Git(_) => "git",
             Origin::Image(_) => "image",
+            Origin::Archived(archived) => archived.container.kind(),
         }
     }
 }
@@ -108,6 +132,11 @@ pub enum SourceErrorKind {
     NotFound,
     /// The matching engine failed on this input.
     Engine,
+    /// An archive member over a limit: nested too deep, expanding too far in all, or a
+    /// compression bomb.
+    Limit,
+    /// An encrypted archive member.
+    Encrypted,
 }
 
 /// An input that could not be scanned. Never stops the scan of other inputs; makes the exit
@@ -151,6 +180,9 @@ pub enum Loaded {
     },
     /// Binary content, skipped by design (not an error).
     Binary,
+    /// The whole of an archive is in the buffer, to be opened with the limits of
+    /// [`Source::archives`]; the archive's own bytes are not scanned.
+    Archive,
 }
 
 /// A producer of blobs. The scan loop calls [`Source::load`] from many threads, each with its
@@ -186,5 +218,11 @@ pub trait Source: Sync {
     /// Symbolic links passed over because following them was not asked for.
     fn skipped_links(&self) -> u64 {
         0
+    }
+
+    /// How archives among this source's blobs are opened; `None` when they are not (they are
+    /// then binary like any other, and [`Source::load`] never returns [`Loaded::Archive`]).
+    fn archives(&self) -> Option<ArchiveLimits> {
+        None
     }
 }

@@ -3,7 +3,7 @@
 use std::io::{self, Read};
 
 /// How much of the start of an input is inspected to decide whether it is binary.
-const SNIFF_LEN: usize = 8 * 1024;
+pub(crate) const SNIFF_LEN: usize = 8 * 1024;
 
 /// Limits applied while reading an input an attacker may control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,16 +64,21 @@ pub fn read_text(
 /// Classifies content already in memory (a git blob, an archive member) the way
 /// [`read_text`] classifies a stream: `false` for binary; UTF-16 text is transcoded in place.
 pub fn text_in_memory(buf: &mut Vec<u8>) -> bool {
-    let start = &buf[..buf.len().min(SNIFF_LEN)];
-    let has_nul = memchr::memchr(0, start).is_some();
-    let utf16 = utf16_order(start).filter(|_| has_nul);
-    if utf16.is_none() && has_nul {
+    if looks_binary(buf) {
         return false;
     }
-    if let Some(order) = utf16 {
+    let start = &buf[..buf.len().min(SNIFF_LEN)];
+    if let Some(order) = utf16_order(start).filter(|_| memchr::memchr(0, start).is_some()) {
         *buf = transcode_utf16(&buf[2..], order);
     }
     true
+}
+
+/// Whether content starting with `start` is binary by the rule of [`read_text`]: a NUL byte in
+/// the first 8 KiB, unless it is UTF-16 text with a byte-order mark.
+pub(crate) fn looks_binary(start: &[u8]) -> bool {
+    let start = &start[..start.len().min(SNIFF_LEN)];
+    memchr::memchr(0, start).is_some() && utf16_order(start).is_none()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,12 +2,17 @@
 
 use std::io::{self, Read};
 
-use super::{Loaded, Origin, ReadLimits, Source, SourceError, SourceErrorKind};
+use super::{
+    archive::is_archive, ArchiveLimits, Loaded, Origin, ReadLimits, Source, SourceError,
+    SourceErrorKind,
+};
 
 /// Standard input as a source. Binary content is scanned too: the user piped it in on purpose.
+/// An archive (a zip, a tarball) is opened instead, when asked.
 #[derive(Debug)]
 pub struct StdinSource {
     limits: ReadLimits,
+    archives: Option<ArchiveLimits>,
     items: [(); 1],
 }
 
@@ -16,8 +21,16 @@ impl StdinSource {
     pub fn new(limits: ReadLimits) -> Self {
         StdinSource {
             limits,
+            archives: None,
             items: [()],
         }
+    }
+
+    /// Open an archive on stdin within these limits and scan its members; `None` (the
+    /// default) scans its bytes as they are.
+    pub fn open_archives(mut self, limits: Option<ArchiveLimits>) -> Self {
+        self.archives = limits;
+        self
     }
 }
 
@@ -59,7 +72,15 @@ impl Source for StdinSource {
     fn new_reader(&self) {}
 
     fn load(&self, _: &mut (), _: &(), buf: &mut Vec<u8>) -> Result<Loaded, SourceError> {
-        read_limited(io::stdin().lock(), self.limits, buf)
+        let loaded = read_limited(io::stdin().lock(), self.limits, buf)?;
+        if self.archives.is_some() && is_archive(buf, "") {
+            return Ok(Loaded::Archive);
+        }
+        Ok(loaded)
+    }
+
+    fn archives(&self) -> Option<ArchiveLimits> {
+        self.archives
     }
 
     fn origin(&self, _: &()) -> Origin {

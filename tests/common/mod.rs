@@ -1,6 +1,7 @@
 //! Shared fixtures for the integration tests: run the real `keysift` binary on real files.
 #![allow(dead_code)]
 
+pub mod archives;
 pub mod http;
 pub mod images;
 

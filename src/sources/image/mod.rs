@@ -52,8 +52,14 @@ pub struct LayerPosition {
 impl ImageOrigin {
     /// How the origin is shown to people.
     pub fn display(&self) -> String {
+        self.display_with_members("")
+    }
+
+    /// How a member of an archive at this origin is shown: `chain` (`!/a.jar!/b.properties`)
+    /// follows the path, before the layer's status.
+    pub fn display_with_members(&self, chain: &str) -> String {
         match &self.layer {
-            None => format!("{} {}", self.image, self.path),
+            None => format!("{} {}{chain}", self.image, self.path),
             Some(layer) => {
                 let status = match self.visibility {
                     Some(Visibility::Deleted { by_layer: by }) => {
@@ -71,7 +77,7 @@ impl ImageOrigin {
                     _ => String::new(),
                 };
                 format!(
-                    "{} layer {}: /{}{status}",
+                    "{} layer {}: /{}{chain}{status}",
                     self.image, layer.index, self.path
                 )
             }
