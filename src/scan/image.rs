@@ -27,7 +27,7 @@ use crate::{
             store::{Hashing, Store},
             ImageOrigin, LayerPosition,
         },
-        text_in_memory, ArchiveLimits, ArchivedOrigin, BlobId, Origin, SourceError,
+        looks_binary, text_in_memory, ArchiveLimits, ArchivedOrigin, BlobId, Origin, SourceError,
         SourceErrorKind,
     },
 };
@@ -347,7 +347,12 @@ fn scan_layer(
         result: LayerResult::default(),
         counts: Counts::default(),
     };
-    let (listing, skipped, failure) = read_layer(stream, options.limits, |path, buf| {
+    // Binary files are passed over after their first bytes, unless they are archives to open.
+    let wanted = |path: &str, start: &[u8]| {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        !looks_binary(start) || (options.archives.is_some() && is_archive(start, name))
+    };
+    let (listing, skipped, failure) = read_layer(stream, options.limits, wanted, |path, buf| {
         let name = path.rsplit('/').next().unwrap_or(path);
         match options.archives {
             Some(limits) if is_archive(buf, name) => {

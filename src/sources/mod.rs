@@ -17,6 +17,7 @@ use std::{fmt, path::PathBuf};
 
 pub use archive::{ArchiveLimits, ArchivedOrigin};
 pub use blob_id::BlobId;
+pub(crate) use read::looks_binary;
 pub use read::{read_text, text_in_memory, ReadLimits, TextOrSkip};
 
 /// Where a blob was seen.

@@ -7,6 +7,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use tar::EntryType;
 
 use super::store::normalise;
+use crate::sources::read::SNIFF_LEN;
 
 /// What a layer contains, for working out visibility after all layers are read.
 #[derive(Debug, Default, Clone)]
@@ -39,12 +40,14 @@ pub struct Skipped {
 }
 
 /// Reads the layer from `input`, calling `file(path, bytes)` for each regular file within the
-/// limits (the buffer is the caller's to transform, e.g. to transcode UTF-16). Returns the
+/// limits that `wanted(path, first bytes)` accepts after seeing its first 8 KiB (the buffer is
+/// the caller's to transform, e.g. to transcode UTF-16). Returns the
 /// listing and skipped files, or the listing so far and an error when the layer is damaged
 /// (truncated gzip, malformed tar) or over the size limit.
 pub fn read_layer(
     input: Box<dyn Read + Send>,
     limits: LayerLimits,
+    wanted: impl Fn(&str, &[u8]) -> bool,
     mut file: impl FnMut(&str, &mut Vec<u8>),
 ) -> (LayerListing, Vec<Skipped>, Option<String>) {
     let mut listing = LayerListing::default();
@@ -58,8 +61,15 @@ pub fn read_layer(
         read: 0,
         limit: limits.max_layer,
     };
-    let mut failure =
-        read_entries(&mut counted, limits, &mut listing, &mut skipped, &mut file).err();
+    let mut failure = read_entries(
+        &mut counted,
+        limits,
+        &mut listing,
+        &mut skipped,
+        &wanted,
+        &mut file,
+    )
+    .err();
     // Read to the end past the tar's end-of-archive blocks, so a digest computed over the
     // compressed stream covers all of it.
     if failure.is_none() {
@@ -83,6 +93,7 @@ fn read_entries(
     limits: LayerLimits,
     listing: &mut LayerListing,
     skipped: &mut Vec<Skipped>,
+    wanted: &impl Fn(&str, &[u8]) -> bool,
     file: &mut impl FnMut(&str, &mut Vec<u8>),
 ) -> Result<(), String> {
     let mut archive = tar::Archive::new(stream);
@@ -125,7 +136,17 @@ fn read_entries(
             });
             continue;
         }
+        // Most of a root filesystem is binaries: read a file's start, and only a file that may
+        // be wanted (text, or an archive to open) in full. The rest of an unwanted one is
+        // skipped by the tar reader without being copied anywhere.
         buf.clear();
+        (&mut entry)
+            .take(SNIFF_LEN as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("{path}: {e}"))?;
+        if !wanted(&path, &buf) {
+            continue;
+        }
         entry
             .read_to_end(&mut buf)
             .map_err(|e| format!("{path}: {e}"))?;
