@@ -51,7 +51,10 @@ pub fn placeholder_reason(value: &[u8]) -> Option<&'static str> {
 /// is a word standing for a host (`host`, `hostname`).
 pub fn is_documentation_host(host: &[u8]) -> bool {
     let host = String::from_utf8_lossy(host).to_ascii_lowercase();
-    let host = host.split(':').next().unwrap_or_default();
+    // Manual pages write `example\&.org` (a roff zero-width break) and `\fIhost\fR` (font changes).
+    let host = without_roff_escapes(&host);
+    // A port or a path may follow (`example.org:8080`, netrc's `example.org/debian`).
+    let host = host.split([':', '/']).next().unwrap_or_default();
     if heuristics().placeholder_hosts.iter().any(|h| h == host) {
         return true;
     }
@@ -61,6 +64,29 @@ pub fn is_documentation_host(host: &[u8]) -> bool {
                 .strip_suffix(d.as_str())
                 .is_some_and(|rest| rest.ends_with('.'))
     })
+}
+
+/// `example\&.org` → `example.org`, `\fIhost\fR` → `host`.
+fn without_roff_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('&') | None => {}
+            Some('f') => {
+                chars.next();
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+        }
+    }
+    out
 }
 
 /// ISO 8601 dates and times: `2016-09-08`, `2016-09-08T21:47:36Z`.
@@ -225,6 +251,9 @@ mod tests {
     #[test]
     fn documentation_hosts_are_recognised() {
         assert!(super::is_documentation_host(b"example.com"));
+        assert!(super::is_documentation_host(b"example\\&.org"));
+        assert!(super::is_documentation_host(b"example.org/debian/"));
+        assert!(super::is_documentation_host(b"\\fIexample.net\\fR"));
         assert!(super::is_documentation_host(b"api.EXAMPLE.org"));
         assert!(super::is_documentation_host(b"db.test"));
         assert!(!super::is_documentation_host(b"example.company.io"));
