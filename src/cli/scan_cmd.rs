@@ -9,6 +9,7 @@ use std::{
 
 use anyhow::Context;
 use keysift::{
+    engine::{EngineKind, EngineOptions},
     report::{escape_control, FindingSink, HumanSink, JsonLinesSink, JsonSink, ReportOptions},
     rules::RuleSet,
     scan::{self, Event, RunOptions, Scanner, Summary},
@@ -47,8 +48,11 @@ pub fn stdin(args: ScanArgs) -> anyhow::Result<Outcome> {
 /// The scanner `args` ask for.
 pub fn build_scanner(args: &ScanArgs) -> anyhow::Result<Scanner> {
     let rules = load_rules(&args.rules, RulesFor::Scanning)?;
+    let engine = args.engine.map_or(EngineKind::fastest(), EngineKind::from);
     Ok(Scanner::builder(Arc::new(rules))
         .confidence_floor(args.confidence)
+        .engine(engine)
+        .engine_options(EngineOptions::user_cache())
         .build()?)
 }
 
