@@ -45,7 +45,7 @@ pub fn key(rules: &RuleSet) -> String {
         .collect()
 }
 
-fn file_path(dir: &Path, key: &str) -> PathBuf {
+pub(super) fn file_path(dir: &Path, key: &str) -> PathBuf {
     dir.join(format!("hyperscan-{key}.db"))
 }
 

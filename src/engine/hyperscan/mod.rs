@@ -338,3 +338,152 @@ impl Matcher for HyperscanEngine {
         "hyperscan"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+
+    fn rules(signatures: &[(&str, &str, &str)]) -> Arc<RuleSet> {
+        let text: String = signatures
+            .iter()
+            .map(|(id, pattern, extra)| {
+                format!(
+                    "[[signature]]\nid = {id:?}\nname = 'n'\nprovider = 'p'\ncategory = 'saas'\n\
+                     confidence = 'high'\nkeywords = ['tok_']\npattern = '''{pattern}'''\n{extra}\n"
+                )
+            })
+            .collect();
+        Arc::new(
+            RuleSet::builder()
+                .builtin(false)
+                .add_source("t.toml", &text)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn secrets(engine: &HyperscanEngine, text: &[u8]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        engine
+            .find_matches(text, &mut engine.new_scratch(), &mut out)
+            .unwrap();
+        let mut found: Vec<_> = out
+            .iter()
+            .map(|m| {
+                (
+                    engine.rules.get(m.signature).id().to_string(),
+                    String::from_utf8_lossy(&text[m.secret.clone()]).into_owned(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn unproven_signatures_fall_back_and_still_match() {
+        let set = rules(&[
+            ("a.compiled", r"tok_[a-z]{4}\b", ""),
+            ("b.unbounded", r"tok_[0-9]+", "max_len = 20"),
+            ("c.no-keyword", r"(?:tok_|xyz_)[A-Z]{4}", ""),
+        ]);
+        let engine = HyperscanEngine::builder(set).build().unwrap();
+        let reasons: Vec<(usize, &str)> = engine
+            .fallbacks()
+            .iter()
+            .map(|f| (f.signature.get(), f.reason.as_str()))
+            .collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert_eq!(reasons[0].0, 1);
+        assert!(reasons[0].1.contains("longer than its search window"));
+        assert_eq!(reasons[1].0, 2);
+        assert!(reasons[1].1.contains("keyword"));
+        assert_eq!(
+            secrets(&engine, b"tok_abcd tok_1234 tok_WXYZ"),
+            vec![
+                ("a.compiled".into(), "tok_abcd".into()),
+                ("b.unbounded".into(), "tok_1234".into()),
+                ("c.no-keyword".into(), "tok_WXYZ".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn large_blobs_scanned_in_overlapping_blocks_match_alike() {
+        let set = rules(&[("a.tok", r"tok_[a-z]{4,30}", "")]);
+        let engine = HyperscanEngine::builder(set).build().unwrap();
+        let mut text = Vec::new();
+        for i in 0..40_000usize {
+            text.extend_from_slice(if i % 97 == 0 {
+                b"tok_abcdefgh "
+            } else {
+                b"x1 "
+            });
+        }
+        let find = |block_len| {
+            let mut scratch = engine.new_scratch();
+            let scratch = scratch.downcast_mut::<HyperscanScratch>().unwrap();
+            let mut out = Vec::new();
+            engine
+                .find_with_block_len(&text, scratch, block_len, &mut out)
+                .unwrap();
+            out.sort_by_key(|m| m.span.start);
+            out
+        };
+        let whole = find(BLOCK_LEN);
+        assert_eq!(whole.len(), 40_000usize.div_ceil(97));
+        assert_eq!(find(4096), whole);
+    }
+
+    #[test]
+    fn the_cache_is_reused_and_a_bad_file_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = rules(&[
+            ("a.tok", r"tok_[a-z]{4}", ""),
+            ("b.tok", r"tok_[0-9]+", "max_len = 9"),
+        ]);
+        let build = |set: &Arc<RuleSet>| {
+            HyperscanEngine::builder(set.clone())
+                .cache_dir(Some(dir.path().to_path_buf()))
+                .build()
+                .unwrap()
+        };
+        let first = build(&set);
+        assert!(!first.loaded_from_cache());
+        let second = build(&set);
+        assert!(second.loaded_from_cache());
+        assert_eq!(second.fallbacks(), first.fallbacks());
+        assert_eq!(
+            secrets(&second, b"tok_abcd tok_12"),
+            secrets(&first, b"tok_abcd tok_12")
+        );
+
+        let path = cache::file_path(dir.path(), &cache::key(&set));
+        let good = fs::read(&path).unwrap();
+        let mut corrupt = good.clone();
+        let last = corrupt.len() - 1;
+        corrupt[last] ^= 0x55;
+        let other = rules(&[("z.other", r"tok_[a-z]{5}", "")]);
+        let foreign = {
+            build(&other);
+            fs::read(cache::file_path(dir.path(), &cache::key(&other))).unwrap()
+        };
+        for bad in [
+            corrupt,
+            good[..good.len() / 2].to_vec(),
+            foreign,
+            Vec::new(),
+        ] {
+            fs::write(&path, bad).unwrap();
+            let rebuilt = build(&set);
+            assert!(!rebuilt.loaded_from_cache());
+            assert_eq!(
+                secrets(&rebuilt, b"tok_abcd"),
+                vec![("a.tok".into(), "tok_abcd".into())]
+            );
+            assert_eq!(fs::read(&path).unwrap(), good, "the file is rewritten");
+        }
+    }
+}
