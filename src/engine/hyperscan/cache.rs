@@ -14,35 +14,37 @@
 
 use std::{
     fs,
+    hash::{DefaultHasher, Hash as _, Hasher as _},
     io::Write as _,
     path::{Path, PathBuf},
 };
-
-use sha2::{Digest as _, Sha256};
 
 use super::{ffi, Fallback, Plan};
 use crate::rules::{RuleSet, SignatureIndex};
 
 const MAGIC: &[u8; 8] = b"KSHSDB\x00\x01";
-const KEY_LEN: usize = 64;
+const KEY_LEN: usize = 32;
 
-/// The cache key of `rules` compiled with this libhs and this keysift: hex SHA-256.
+/// The cache key of `rules` compiled with this libhs and this keysift: 128 bits of hex.
+///
+/// SipHash rather than the rule set's SHA-256 digest: hashing the megabyte of signature text
+/// with SHA-256 was a third of a warm start-up. The key needs no cryptographic strength (the
+/// files are the user's own), and std's hasher changing between Rust releases costs one
+/// recompile, never a wrong database.
 pub fn key(rules: &RuleSet) -> String {
-    let mut hasher = Sha256::new();
-    for part in [
-        rules.digest(),
-        ffi::version(),
-        env!("CARGO_PKG_VERSION"),
-        std::str::from_utf8(MAGIC).unwrap_or_default(),
-    ] {
-        hasher.update(part.as_bytes());
-        hasher.update([0]);
-    }
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    let hash_with = |salt: u64| {
+        let mut hasher = DefaultHasher::new();
+        salt.hash(&mut hasher);
+        for (name, text) in rules.sources() {
+            name.hash(&mut hasher);
+            text.hash(&mut hasher);
+        }
+        ffi::version().hash(&mut hasher);
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
+        MAGIC.hash(&mut hasher);
+        hasher.finish()
+    };
+    format!("{:016x}{:016x}", hash_with(1), hash_with(2))
 }
 
 pub(super) fn file_path(dir: &Path, key: &str) -> PathBuf {
