@@ -2,7 +2,8 @@
 # Side-by-side directory-scan comparison: keysift vs Kingfisher vs ripsecrets, with ripgrep as
 # the floor (reading and searching every byte once for a literal that never occurs). When the
 # system has libhs (Debian's libhyperscan-dev), keysift is built with the `hyperscan` feature and
-# runs twice: `keysift` (its default, the Hyperscan engine) and `keysift-portable`.
+# runs twice: `keysift` (its default engine) and `keysift-hyperscan` (`--engine hyperscan`, with
+# its compiled database cached under $XDG_CACHE_HOME/keysift after the first run).
 #
 #   benches/compare.sh [--runs N] [--size SIZE] [--only generated|registry] [--tools "keysift kingfisher ..."]
 #
@@ -40,7 +41,7 @@ if pkg-config --exists libhs 2>/dev/null; then
   FEATURES=(--features hyperscan)
 fi
 if [ -z "$TOOLS" ]; then
-  TOOLS="keysift${FEATURES:+ keysift-portable} kingfisher ripsecrets ripgrep"
+  TOOLS="keysift${FEATURES:+ keysift-hyperscan} kingfisher ripsecrets ripgrep"
 fi
 BENCH_HOME=${BENCH_HOME:-$HOME/.cache/keysift-bench}
 WORK=$BENCH_HOME/work
@@ -90,7 +91,7 @@ measure() {
   local tool=$1 dir=$2
   case "$tool" in
     keysift)    timed json-lines -- "$KEYSIFT" dir "$dir" --format jsonl ;;
-    keysift-portable) timed json-lines -- "$KEYSIFT" dir "$dir" --format jsonl --engine portable ;;
+    keysift-hyperscan) timed json-lines -- "$KEYSIFT" dir "$dir" --format jsonl --engine hyperscan ;;
     kingfisher) timed json-lines -- "$BENCH_HOME/venv/bin/kingfisher" --no-update-check scan --no-validate --format jsonl "$dir" ;;
     ripsecrets) timed lines -- ripsecrets "$dir" ;;
     ripgrep)    timed none -- rg -c --no-ignore --hidden zqxjkvbwpfzqxjkv "$dir" ;;

@@ -40,7 +40,7 @@ impl From<Outcome> for ExitCode {
 /// The version string, naming the engines compiled in (the default first).
 pub fn version() -> &'static str {
     if cfg!(feature = "hyperscan") {
-        concat!(env!("CARGO_PKG_VERSION"), " (engines: hyperscan, portable)")
+        concat!(env!("CARGO_PKG_VERSION"), " (engines: portable, hyperscan)")
     } else {
         concat!(env!("CARGO_PKG_VERSION"), " (engines: portable)")
     }

@@ -18,6 +18,16 @@
 //! `keysift rules list --engine-report`.
 //!
 //! Compiling the database takes seconds, so it is cached on disk ([`cache`]).
+//!
+//! # Speed, as measured
+//!
+//! Correct, but not yet fast: on a 60 MB blob of generated text the database scans at about
+//! 10 MB/s (60% of the time inside libhs, 20% sorting match ends), where the portable engine
+//! takes under a second. The loosened repetitions (see [`translate`]) keep many patterns'
+//! states alive across every run of word characters and report an end at each byte of long
+//! token-like runs. The next steps are to put only each pattern's distinctive head in the
+//! database (a keyword plus its fixed context, which keeps windows exact as long as the
+//! head ends inside the match) and to merge adjacent ends of one pattern in the callback.
 
 mod cache;
 mod ffi;
