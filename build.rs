@@ -1,4 +1,5 @@
-//! Embeds every `signatures/*.toml` file in the binary, twice over:
+//! Links libhs when the `hyperscan` feature is on, and embeds every `signatures/*.toml` file in
+//! the binary, twice over:
 //!
 //! * `builtin_signatures.rs`: `(file name, TOML text)` pairs in file-name order, so the built-in
 //!   set is the same on every machine. `rules check`, `rules list` and the library's
@@ -13,6 +14,12 @@
 use std::{env, fmt::Write as _, fs, path::Path};
 
 fn main() {
+    // The Hyperscan engine's hand-written bindings (src/engine/hyperscan/ffi.rs) link the
+    // system library.
+    if env::var_os("CARGO_FEATURE_HYPERSCAN").is_some() {
+        println!("cargo:rustc-link-lib=hs");
+    }
+
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
     println!("cargo:rerun-if-changed={}", dir.display());
 

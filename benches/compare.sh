@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side directory-scan comparison: keysift vs Kingfisher vs ripsecrets, with ripgrep as
-# the floor (reading and searching every byte once for a literal that never occurs).
+# the floor (reading and searching every byte once for a literal that never occurs). When the
+# system has libhs (Debian's libhyperscan-dev), keysift is built with the `hyperscan` feature and
+# runs twice: `keysift` (its default engine) and `keysift-hyperscan` (`--engine hyperscan`, with
+# its compiled database cached under $XDG_CACHE_HOME/keysift after the first run).
 #
 #   benches/compare.sh [--runs N] [--size SIZE] [--only generated|registry] [--tools "keysift kingfisher ..."]
 #
@@ -20,7 +23,7 @@ set -euo pipefail
 RUNS=5
 SIZE=500M
 ONLY=""
-TOOLS="keysift kingfisher ripsecrets ripgrep"
+TOOLS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
@@ -33,6 +36,13 @@ while [ $# -gt 0 ]; do
 done
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+FEATURES=()
+if pkg-config --exists libhs 2>/dev/null; then
+  FEATURES=(--features hyperscan)
+fi
+if [ -z "$TOOLS" ]; then
+  TOOLS="keysift${FEATURES:+ keysift-hyperscan} kingfisher ripsecrets ripgrep"
+fi
 BENCH_HOME=${BENCH_HOME:-$HOME/.cache/keysift-bench}
 WORK=$BENCH_HOME/work
 mkdir -p "$WORK"
@@ -58,7 +68,7 @@ install_peers() {
 
 build_keysift() {
   say "building keysift (release)"
-  (cd "$ROOT" && cargo build -q --release && cargo build -q --release --example gen-corpus)
+  (cd "$ROOT" && cargo build -q --release "${FEATURES[@]}" && cargo build -q --release --example gen-corpus)
   KEYSIFT=$ROOT/target/release/keysift
 }
 
@@ -81,6 +91,7 @@ measure() {
   local tool=$1 dir=$2
   case "$tool" in
     keysift)    timed json-lines -- "$KEYSIFT" dir "$dir" --format jsonl ;;
+    keysift-hyperscan) timed json-lines -- "$KEYSIFT" dir "$dir" --format jsonl --engine hyperscan ;;
     kingfisher) timed json-lines -- "$BENCH_HOME/venv/bin/kingfisher" --no-update-check scan --no-validate --format jsonl "$dir" ;;
     ripsecrets) timed lines -- ripsecrets "$dir" ;;
     ripgrep)    timed none -- rg -c --no-ignore --hidden zqxjkvbwpfzqxjkv "$dir" ;;

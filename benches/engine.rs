@@ -2,8 +2,9 @@
 //! memory (no file system): generated source/config text, and real source code from the local
 //! cargo registry (`~/.cargo/registry/src`, present on any machine that built keysift).
 //!
-//! `cargo bench --bench engine` prints MB/s per corpus. End-to-end comparisons with other
-//! scanners live in `benches/compare.sh`.
+//! `cargo bench --bench engine` prints MB/s per engine and corpus; with `--features hyperscan`
+//! both engines run, side by side on the same bytes. End-to-end comparisons with other scanners
+//! live in `benches/compare.sh`.
 
 #[path = "../corpus/generator.rs"]
 mod generator;
@@ -11,7 +12,11 @@ mod generator;
 use std::{fs, path::PathBuf, sync::Arc};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use keysift::{rules::RuleSet, scan::Scanner};
+use keysift::{
+    engine::{EngineKind, EngineOptions},
+    rules::RuleSet,
+    scan::Scanner,
+};
 
 /// Bytes of each corpus held in memory.
 const CORPUS_BYTES: usize = 32 << 20;
@@ -71,18 +76,21 @@ fn bench_corpus(c: &mut Criterion, name: &str, blobs: &[Vec<u8>], scanner: &Scan
 
 fn engine(c: &mut Criterion) {
     let rules = Arc::new(RuleSet::builtin().expect("signatures load"));
-    let scanner = Scanner::builder(rules).build().expect("scanner builds");
     let generated: Vec<Vec<u8>> = generator::filler_text(CORPUS_BYTES, 7)
         .into_iter()
         .map(String::into_bytes)
         .collect();
-    bench_corpus(c, "portable/generated", &generated, &scanner);
-    bench_corpus(
-        c,
-        "portable/cargo-registry",
-        &registry_sources(CORPUS_BYTES),
-        &scanner,
-    );
+    let registry = registry_sources(CORPUS_BYTES);
+    for &kind in EngineKind::available() {
+        let scanner = Scanner::builder(rules.clone())
+            .engine(kind)
+            .engine_options(EngineOptions::user_cache())
+            .build()
+            .expect("scanner builds");
+        let name = kind.name();
+        bench_corpus(c, &format!("{name}/generated"), &generated, &scanner);
+        bench_corpus(c, &format!("{name}/cargo-registry"), &registry, &scanner);
+    }
 }
 
 criterion_group!(benches, engine);

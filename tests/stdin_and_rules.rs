@@ -150,7 +150,56 @@ fn extra_rules_take_part_in_scans_and_bad_ones_stop_with_exit_two() {
 fn version_names_the_engines() {
     let out = run(&["--version"]);
     assert_eq!(out.code, 0);
-    assert!(out.stdout.contains("engines: portable"), "{}", out.stdout);
+    let engines = if cfg!(feature = "hyperscan") {
+        "engines: portable, hyperscan"
+    } else {
+        "engines: portable"
+    };
+    assert!(out.stdout.contains(engines), "{}", out.stdout);
+}
+
+#[test]
+fn engine_flag_picks_an_engine_compiled_in_and_refuses_others() {
+    let input = format!("export GH={GITHUB_TOKEN}\n");
+    let portable = run_with_stdin(
+        &["stdin", "-f", "json", "--engine", "portable"],
+        input.as_bytes(),
+    );
+    assert_eq!(portable.code, 1, "{}", portable.stderr);
+    let hyperscan = run_with_stdin(
+        &["stdin", "-f", "json", "--engine", "hyperscan"],
+        input.as_bytes(),
+    );
+    if cfg!(feature = "hyperscan") {
+        assert_eq!(hyperscan.code, 1, "{}", hyperscan.stderr);
+        assert_eq!(hyperscan.json()["findings"], portable.json()["findings"]);
+    } else {
+        assert_eq!(hyperscan.code, 2);
+        assert!(
+            hyperscan.stderr.contains("not compiled in"),
+            "{}",
+            hyperscan.stderr
+        );
+    }
+}
+
+#[test]
+fn engine_report_lists_the_signatures_left_to_the_portable_prefilter() {
+    let out = run(&["rules", "list", "--engine-report"]);
+    if cfg!(feature = "hyperscan") {
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            out.stdout
+                .contains("signatures are in the Hyperscan database"),
+            "{}",
+            out.stdout
+        );
+        // Private keys are unbounded blocks: longer than any window, so never in the database.
+        assert!(out.stdout.contains("private-key.rsa"), "{}", out.stdout);
+    } else {
+        assert_eq!(out.code, 2);
+        assert!(out.stderr.contains("not compiled in"), "{}", out.stderr);
+    }
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use keysift::rules::Confidence;
+use keysift::{engine::EngineKind, rules::Confidence};
 
 /// Finds leaked credentials in directories and stdin.
 #[derive(Debug, Parser)]
@@ -235,6 +235,9 @@ pub struct ScanArgs {
     /// Seconds each verification request may take.
     #[arg(long, value_name = "SECS", default_value_t = 15)]
     pub verify_timeout: u64,
+    /// Matching engine (default: the fastest in this build; `keysift --version` lists them).
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub engine: Option<Engine>,
 }
 
 impl ScanArgs {
@@ -260,6 +263,25 @@ fn parse_endpoint(text: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), url.to_string()))
 }
 
+/// `--engine` values: every engine keysift knows, so that asking for one missing from this
+/// build gets a clear error rather than "invalid value".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// Pure Rust: keyword prefilter, then regexes near the keywords.
+    Portable,
+    /// Hyperscan: one database of every pattern (cargo feature `hyperscan`).
+    Hyperscan,
+}
+
+impl From<Engine> for EngineKind {
+    fn from(engine: Engine) -> Self {
+        match engine {
+            Engine::Portable => EngineKind::Portable,
+            Engine::Hyperscan => EngineKind::Hyperscan,
+        }
+    }
+}
+
 /// `keysift rules ...`.
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
@@ -280,6 +302,10 @@ pub enum RulesCommand {
         /// Only signatures of this confidence.
         #[arg(long, value_name = "LEVEL", value_parser = parse_confidence)]
         confidence: Option<Confidence>,
+        /// List the signatures the Hyperscan engine leaves to the portable keyword prefilter,
+        /// and why.
+        #[arg(long)]
+        engine_report: bool,
     },
     /// Count signatures by category and confidence, and say which can be verified.
     Stats {

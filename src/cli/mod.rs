@@ -37,9 +37,13 @@ impl From<Outcome> for ExitCode {
     }
 }
 
-/// The version string, naming the engines compiled in.
+/// The version string, naming the engines compiled in (the default first).
 pub fn version() -> &'static str {
-    concat!(env!("CARGO_PKG_VERSION"), " (engines: portable)")
+    if cfg!(feature = "hyperscan") {
+        concat!(env!("CARGO_PKG_VERSION"), " (engines: portable, hyperscan)")
+    } else {
+        concat!(env!("CARGO_PKG_VERSION"), " (engines: portable)")
+    }
 }
 
 /// Runs the command line and returns the exit code.

@@ -27,13 +27,19 @@ pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
             provider,
             category,
             confidence,
+            engine_report,
         } => {
             let filter = Filter {
                 provider,
                 category,
                 confidence,
             };
-            list(&load_rules(&rules, RulesFor::Inspecting)?, &filter, format)
+            let rules = load_rules(&rules, RulesFor::Inspecting)?;
+            if engine_report {
+                report_fallbacks(Arc::new(rules), &filter, format)
+            } else {
+                list(&rules, &filter, format)
+            }
         }
         RulesCommand::Stats { format, rules } => {
             stats(&load_rules(&rules, RulesFor::Inspecting)?, format)
@@ -136,6 +142,64 @@ fn print<T: Serialize + ?Sized>(
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(Outcome::Clean),
     }
+}
+
+/// One signature in `rules list --engine-report`.
+#[cfg(feature = "hyperscan")]
+#[derive(Serialize)]
+struct FallbackEntry<'a> {
+    id: &'a str,
+    reason: &'a str,
+}
+
+/// `rules list --engine-report`: the signatures the Hyperscan database leaves to the portable
+/// keyword prefilter, and why. Builds the engine (from the on-disk cache when it can).
+#[cfg(feature = "hyperscan")]
+fn report_fallbacks(
+    rules: Arc<RuleSet>,
+    filter: &Filter,
+    format: ListFormat,
+) -> anyhow::Result<Outcome> {
+    use keysift::engine::{EngineOptions, HyperscanEngine};
+
+    let engine = HyperscanEngine::builder(rules.clone())
+        .cache_dir(EngineOptions::user_cache_dir())
+        .build()?;
+    let listed: Vec<FallbackEntry> = engine
+        .fallbacks()
+        .iter()
+        .map(|fallback| (rules.get(fallback.signature), fallback.reason.as_str()))
+        .filter(|(signature, _)| filter.matches(signature))
+        .map(|(signature, reason)| FallbackEntry {
+            id: signature.id(),
+            reason,
+        })
+        .collect();
+    let compiled = rules.len() - engine.fallbacks().len();
+    print(format, &listed, |out, listed| {
+        writeln!(
+            out,
+            "{compiled} of {} signatures are in the Hyperscan database (libhs {}); {} use the \
+             portable keyword prefilter:",
+            rules.len(),
+            keysift::engine::hyperscan::library_version(),
+            engine.fallbacks().len()
+        )?;
+        let id_width = listed.iter().map(|s| s.id.len()).max().unwrap_or(0);
+        for entry in listed {
+            writeln!(out, "  {:id_width$}  {}", entry.id, entry.reason)?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(not(feature = "hyperscan"))]
+fn report_fallbacks(
+    _rules: Arc<RuleSet>,
+    _filter: &Filter,
+    _format: ListFormat,
+) -> anyhow::Result<Outcome> {
+    Err(keysift::engine::MatchError::Unavailable("hyperscan").into())
 }
 
 fn write_table(out: &mut dyn Write, listed: &[ListedSignature]) -> io::Result<()> {

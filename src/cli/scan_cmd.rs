@@ -9,6 +9,7 @@ use std::{
 
 use anyhow::Context;
 use keysift::{
+    engine::{EngineKind, EngineOptions},
     findings::Finding,
     report::{escape_control, FindingSink, HumanSink, JsonLinesSink, JsonSink, ReportOptions},
     rules::RuleSet,
@@ -69,8 +70,11 @@ pub fn build_scanner(args: &ScanArgs) -> anyhow::Result<Scanner> {
         RulesFor::Scanning
     };
     let rules = load_rules(&args.rules, purpose)?;
+    let engine = args.engine.map_or(EngineKind::fastest(), EngineKind::from);
     Ok(Scanner::builder(Arc::new(rules))
         .confidence_floor(args.confidence)
+        .engine(engine)
+        .engine_options(EngineOptions::user_cache())
         .build()?)
 }
 

@@ -29,6 +29,13 @@ struct Target {
 #[derive(Debug)]
 pub struct PortableEngine {
     rules: Arc<RuleSet>,
+    prefilter: KeywordPrefilter,
+}
+
+/// Stage 1 of the portable engine, over any subset of the signatures: the Hyperscan engine
+/// uses it for the signatures its database leaves out.
+#[derive(Debug)]
+pub(super) struct KeywordPrefilter {
     keywords: KeywordAutomaton,
     /// Length of each automaton keyword.
     keyword_lengths: Vec<usize>,
@@ -46,12 +53,24 @@ struct PortableScratch {
 impl PortableEngine {
     /// Builds the keyword automaton for `rules`.
     pub fn new(rules: Arc<RuleSet>) -> PortableEngine {
+        let prefilter = KeywordPrefilter::new(&rules, rules.iter().map(|(index, _)| index));
+        PortableEngine { rules, prefilter }
+    }
+}
+
+impl KeywordPrefilter {
+    /// The automaton over the keywords of `signatures`.
+    pub(super) fn new(
+        rules: &RuleSet,
+        signatures: impl IntoIterator<Item = SignatureIndex>,
+    ) -> KeywordPrefilter {
         let mut literal_index: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut targets: Vec<Vec<Target>> = Vec::new();
         let mut keywordless = Vec::new();
 
-        for (index, signature) in rules.iter() {
+        for index in signatures {
+            let signature = rules.get(index);
             if signature.is_keywordless() {
                 keywordless.push(index);
             }
@@ -76,8 +95,7 @@ impl PortableEngine {
             }
         }
 
-        PortableEngine {
-            rules,
+        KeywordPrefilter {
             keywords: KeywordAutomaton::new(&literals),
             keyword_lengths: literals.iter().map(Vec::len).collect(),
             targets,
@@ -85,9 +103,15 @@ impl PortableEngine {
         }
     }
 
-    /// Stage 1: turns keyword hits into starts and windows.
-    fn prefilter(&self, haystack: &[u8], hits: &mut Vec<KeywordHit>, triggers: &mut Triggers) {
-        triggers.reset(self.rules.len(), haystack.len());
+    /// Stage 1: adds the starts and windows of this prefilter's signatures to `triggers`,
+    /// which the caller has reset for `haystack`.
+    pub(super) fn add_triggers(
+        &self,
+        rules: &RuleSet,
+        haystack: &[u8],
+        hits: &mut Vec<KeywordHit>,
+        triggers: &mut Triggers,
+    ) {
         for &signature in &self.keywordless {
             triggers.everywhere(signature);
         }
@@ -104,7 +128,7 @@ impl PortableEngine {
                 }
                 // Whether matches begin with the keyword (search anchored at the hit) and how
                 // far they reach are analysed on a signature's first hit, not at start-up.
-                let signature = self.rules.get(target.signature);
+                let signature = rules.get(target.signature);
                 if signature.is_keyword_prefixed() {
                     triggers.start_at(target.signature, span.start);
                 } else {
@@ -133,7 +157,13 @@ impl Matcher for PortableEngine {
         let scratch = scratch
             .downcast_mut::<PortableScratch>()
             .ok_or(MatchError::ForeignScratch)?;
-        self.prefilter(haystack, &mut scratch.hits, &mut scratch.triggers);
+        scratch.triggers.reset(self.rules.len(), haystack.len());
+        self.prefilter.add_triggers(
+            &self.rules,
+            haystack,
+            &mut scratch.hits,
+            &mut scratch.triggers,
+        );
         super::confirm(
             &self.rules,
             haystack,

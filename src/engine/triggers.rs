@@ -49,6 +49,19 @@ impl Triggers {
     pub fn hit(&mut self, signature: SignatureIndex, hit: Range<usize>, reach: usize) {
         let window =
             hit.start.saturating_sub(reach)..(hit.end.saturating_add(reach)).min(self.haystack_len);
+        self.add_window(signature, window);
+    }
+
+    /// Records that a match of `signature`, whose matches are at most `reach` bytes long, may
+    /// end at `end`: the match lies within `reach` bytes before it. Ends of one signature must
+    /// arrive in non-decreasing order.
+    pub fn end_at(&mut self, signature: SignatureIndex, end: usize, reach: usize) {
+        let end = end.min(self.haystack_len);
+        self.add_window(signature, end.saturating_sub(reach)..end);
+    }
+
+    /// Opens `window`, or merges it into the signature's open window when they touch.
+    fn add_window(&mut self, signature: SignatureIndex, window: Range<usize>) {
         match &mut self.open[signature.get()] {
             Some(open) if window.start <= open.end => {
                 open.start = open.start.min(window.start);
@@ -125,6 +138,26 @@ mod tests {
         assert!(t.finish().0.is_empty());
         t.everywhere(SignatureIndex(0));
         assert_eq!(t.finish().0, &[(SignatureIndex(0), 0..10)]);
+    }
+
+    #[test]
+    fn match_ends_open_windows_reaching_back() {
+        let mut t = Triggers::default();
+        t.reset(1, 100);
+        t.end_at(SignatureIndex(0), 5, 10); // 0..5, clipped
+        t.end_at(SignatureIndex(0), 30, 10); // 20..30, closes 0..5
+        t.end_at(SignatureIndex(0), 35, 10); // 25..35, merges
+        t.end_at(SignatureIndex(0), 50, 10); // 40..50, closes 20..35
+        let mut windows = t.finish().0.to_vec();
+        windows.sort_by_key(|(_, w)| w.start);
+        assert_eq!(
+            windows,
+            [
+                (SignatureIndex(0), 0..5),
+                (SignatureIndex(0), 20..35),
+                (SignatureIndex(0), 40..50)
+            ]
+        );
     }
 
     #[test]

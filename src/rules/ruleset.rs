@@ -83,6 +83,13 @@ impl RuleSet {
             .map(|(i, s)| (SignatureIndex(i as u32), s))
     }
 
+    /// Every source file the signatures came from, as `(name, text)`, in load order.
+    pub fn sources(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.sources
+            .iter()
+            .map(|(name, text)| (name.as_ref(), text.as_ref()))
+    }
+
     /// A hash of every source file's contents: changes whenever any signature changes. Caches
     /// of scan results are keyed by it.
     pub fn digest(&self) -> &str {

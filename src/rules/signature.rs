@@ -16,7 +16,7 @@ use super::{
 
 /// Window used around a keyword hit when a pattern's own bound is larger than this; keeps a
 /// pathological `max_len` from turning every hit into a whole-file search.
-const MAX_WINDOW: usize = 64 * 1024;
+pub(crate) const MAX_WINDOW: usize = 64 * 1024;
 
 /// Shortest keyword accepted: shorter literals hit almost everywhere and defeat the prefilter.
 const MIN_KEYWORD_LEN: usize = 3;

@@ -12,7 +12,7 @@ pub use pipeline::{run, Event, RunOptions};
 pub use summary::Summary;
 
 use crate::{
-    engine::{MatchError, Matcher, PortableEngine, RawMatch, Scratch},
+    engine::{EngineKind, EngineOptions, MatchError, Matcher, RawMatch, Scratch},
     filters::{Candidate, Filters},
     findings::{describe, BlobFinding},
     rules::{Confidence, RuleSet},
@@ -30,6 +30,8 @@ pub struct Scanner {
 pub struct ScannerBuilder {
     rules: Arc<RuleSet>,
     floor: Confidence,
+    engine: EngineKind,
+    engine_options: EngineOptions,
 }
 
 /// Per-thread working memory of a [`Scanner`].
@@ -45,9 +47,24 @@ impl ScannerBuilder {
         self
     }
 
-    /// Builds the scanner with the portable engine.
+    /// The matching engine (default: portable, which needs no set-up; the CLI picks the
+    /// fastest in the build).
+    pub fn engine(mut self, engine: EngineKind) -> Self {
+        self.engine = engine;
+        self
+    }
+
+    /// How to build the engine (the Hyperscan engine's database cache).
+    pub fn engine_options(mut self, options: EngineOptions) -> Self {
+        self.engine_options = options;
+        self
+    }
+
+    /// Builds the scanner; fails if the engine is not in this build or cannot be built.
     pub fn build(self) -> Result<Scanner, MatchError> {
-        let matcher = Box::new(PortableEngine::new(self.rules.clone()));
+        let matcher = self
+            .engine
+            .build(self.rules.clone(), &self.engine_options)?;
         Ok(Scanner {
             rules: self.rules,
             matcher,
@@ -62,6 +79,8 @@ impl Scanner {
         ScannerBuilder {
             rules: rules.into(),
             floor: Confidence::Medium,
+            engine: EngineKind::Portable,
+            engine_options: EngineOptions::default(),
         }
     }
 

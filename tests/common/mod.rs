@@ -87,6 +87,9 @@ impl Run {
 pub fn keysift() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_keysift"));
     cmd.env_remove("NO_COLOR");
+    // The Hyperscan engine caches compiled databases under the user cache directory; tests
+    // share one under target/ instead of writing to the user's.
+    cmd.env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"));
     cmd
 }
 
