@@ -36,6 +36,12 @@ fn is_placeholder_credential(raw: &RawMatch, haystack: &[u8], secret: &[u8]) -> 
         || placeholder::placeholder_reason(secret).is_some()
         || capture("user").is_some_and(|user| user.eq_ignore_ascii_case(secret))
         || capture("host").is_some_and(placeholder::is_documentation_host)
+        // Roff escapes (`example\&.org`, `\fIhost\fR`) only occur in manual page sources:
+        // their credentials are examples.
+        || capture("host").is_some_and(|host| {
+            memchr::memmem::find(host, b"\\&").is_some()
+                || memchr::memmem::find(host, b"\\f").is_some()
+        })
 }
 
 /// Longest identifier prefix added to a captured name.
