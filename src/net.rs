@@ -57,6 +57,20 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters, for URL paths and query
+/// values.
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// Whether `host[:port]` names this machine.
 pub fn is_loopback_authority(authority: &str) -> bool {
     let host = host_without_port(authority);

@@ -220,12 +220,7 @@ fn image_scan(args: &[&str], env: &[(&str, &str)]) -> (Run, Value) {
     for (key, value) in env {
         command.env(key, value);
     }
-    let output = command.output().unwrap();
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
+    let run = common::finish(command.output().unwrap());
     let json = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
     (run, json)
 }

@@ -38,11 +38,7 @@ fn run_in(tree: &Tree, args: &[&str]) -> (Run, Value) {
         .args(args)
         .output()
         .unwrap();
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
+    let run = common::finish(output);
     let json = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
     (run, json)
 }

@@ -577,7 +577,7 @@ fn scrub(message: &str, values: &Values) -> String {
     for part in parts.filter(|p| p.len() >= 4) {
         clean = clean
             .replace(part, "[redacted]")
-            .replace(&template::url_encoded(part), "[redacted]");
+            .replace(&crate::net::percent_encode(part), "[redacted]");
     }
     clean
 }

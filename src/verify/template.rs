@@ -33,7 +33,7 @@ pub fn render<'v>(
         Piece::Text(text) => out.push_str(text),
         Piece::Name(name) => match (value(name), escape) {
             (Some(v), Escape::None) => out.push_str(v),
-            (Some(v), Escape::Url) => out.push_str(&percent_encode(v)),
+            (Some(v), Escape::Url) => out.push_str(&crate::net::percent_encode(v)),
             (None, _) => unknown = Some(name.to_string()),
         },
     })?;
@@ -41,11 +41,6 @@ pub fn render<'v>(
         Some(name) => Err(format!("no value for {{{name}}}")),
         None => Ok(out),
     }
-}
-
-/// `value` percent-encoded for a URL path or query.
-pub fn url_encoded(value: &str) -> String {
-    percent_encode(value)
 }
 
 enum Piece<'a> {
@@ -78,18 +73,6 @@ fn parse<'a>(template: &'a str, mut emit: impl FnMut(Piece<'a>)) -> Result<(), S
     }
     emit(Piece::Text(rest));
     Ok(())
-}
-
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -93,7 +93,8 @@ pub fn keysift() -> Command {
     cmd
 }
 
-fn finish(output: Output) -> Run {
+/// The outcome of a finished `keysift` process.
+pub fn finish(output: Output) -> Run {
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

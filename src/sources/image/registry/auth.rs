@@ -280,19 +280,6 @@ impl Challenge {
     }
 }
 
-/// Percent-encodes a query parameter value.
-pub fn query_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,7 +349,7 @@ mod tests {
     #[test]
     fn query_values_are_escaped() {
         assert_eq!(
-            query_escape("repository:team/app:pull"),
+            crate::net::percent_encode("repository:team/app:pull"),
             "repository%3Ateam%2Fapp%3Apull"
         );
     }

@@ -21,7 +21,8 @@ use sha2::Digest as _;
 
 pub use reference::Reference;
 
-use auth::{credentials_for, query_escape, Challenge, Credentials};
+use crate::net::percent_encode;
+use auth::{credentials_for, Challenge, Credentials};
 
 /// Media types a manifest request accepts: OCI and Docker, images and indexes.
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -322,9 +323,9 @@ impl Registry {
             .get("scope")
             .cloned()
             .unwrap_or_else(|| format!("repository:{}:pull", self.reference.repository));
-        let mut url = format!("{realm}?scope={}", query_escape(&scope));
+        let mut url = format!("{realm}?scope={}", percent_encode(&scope));
         if let Some(service) = challenge.params.get("service") {
-            url.push_str(&format!("&service={}", query_escape(service)));
+            url.push_str(&format!("&service={}", percent_encode(service)));
         }
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
