@@ -40,6 +40,7 @@
 pub mod engine;
 pub mod filters;
 pub mod findings;
+mod hex;
 pub mod lint;
 pub mod net;
 pub mod report;

@@ -10,6 +10,8 @@ use std::{
 
 use sha2::{Digest, Sha256};
 
+use crate::hex::hex;
+
 use super::{error::SourceFile, spec::SignatureFileSpec, Problem, RulesError, Signature};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_signatures.rs"));
@@ -286,10 +288,6 @@ fn parse_file(file: &SourceFile<'_>) -> Result<Vec<Signature>, Vec<Problem>> {
     } else {
         Err(problems)
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ use std::{
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use crate::hex::hex;
+
 use super::{aws::hmac, Context, Values, Verdict, Verification};
 
 /// Which database protocol.
@@ -73,9 +75,9 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
+        let digit = |b: u8| (b as char).to_digit(16);
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+            if let (Some(h), Some(l)) = (digit(bytes[i + 1]), digit(bytes[i + 2])) {
                 out.push((h * 16 + l) as u8);
                 i += 3;
                 continue;
@@ -308,10 +310,6 @@ fn random_bytes() -> [u8; 18] {
         chunk.copy_from_slice(&value[..chunk.len()]);
     }
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn io_error(e: std::io::Error) -> String {

@@ -276,12 +276,16 @@ impl Check for DatabaseCheck {
 /// A signature's check and, for multi-part credentials, where its other half comes from.
 struct SignatureCheck {
     check: Arc<dyn Check>,
+    /// What the check needs besides the secret, worked out once.
+    needs: Vec<String>,
     companion: Option<CompanionSpec>,
 }
 
 /// Verifies findings with the checks of a rule set.
 pub struct Verifier {
     checks: HashMap<String, SignatureCheck>,
+    /// Signature ids some check takes a companion from.
+    companion_signatures: BTreeSet<String>,
     options: VerifyOptions,
     client: Client,
 }
@@ -307,6 +311,7 @@ impl Verifier {
             checks.insert(
                 signature.id().to_string(),
                 SignatureCheck {
+                    needs: check.needs(),
                     check,
                     companion: signature.companion().cloned(),
                 },
@@ -327,8 +332,14 @@ impl Verifier {
             allowed_base(url).map_err(|why| format!("--verify-endpoint {name}: {why}"))?;
         }
         let client = Client::new(options.timeout, options.per_host_interval);
+        let companion_signatures = checks
+            .values()
+            .filter_map(|c| c.companion.as_ref())
+            .flat_map(|spec| spec.signatures.iter().cloned())
+            .collect();
         Ok(Verifier {
             checks,
+            companion_signatures,
             options,
             client,
         })
@@ -345,6 +356,14 @@ impl Verifier {
         // Per finding: its job, or why it has none ("" when its signature has no check).
         let mut assigned: Vec<Result<usize, String>> = Vec::with_capacity(findings.len());
         let mut pairs: Vec<(usize, usize)> = Vec::new();
+        // The findings that can complete another (an AWS key id), listed once: looking for a
+        // companion then walks these, not every finding.
+        let companions: Vec<usize> = findings
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| self.companion_signatures.contains(&f.found.signature_id))
+            .map(|(i, _)| i)
+            .collect();
         for (i, finding) in findings.iter().enumerate() {
             // The reported signature's check, else that of another signature that matched the
             // same secret (a provider's context signature behind a generic JWT one).
@@ -366,21 +385,23 @@ impl Verifier {
                     .collect(),
             };
             let mut missing = None;
-            for name in entry.check.needs() {
-                if values.get(&name).is_some() {
+            for name in &entry.needs {
+                if values.get(name).is_some() {
                     continue;
                 }
                 let partner = entry
                     .companion
                     .as_ref()
-                    .filter(|spec| spec.name == name)
-                    .and_then(|spec| companion_of(findings, i, spec));
+                    .filter(|spec| spec.name == *name)
+                    .and_then(|spec| companion_of(findings, &companions, i, spec));
                 match partner {
                     Some(j) => {
-                        values.named.push((name, findings[j].found.secret.clone()));
+                        values
+                            .named
+                            .push((name.clone(), findings[j].found.secret.clone()));
                         pairs.push((i, j));
                     }
-                    None => missing = Some(name),
+                    None => missing = Some(name.clone()),
                 }
             }
             if let Some(name) = missing {
@@ -487,11 +508,16 @@ impl Verifier {
 }
 
 /// The nearest finding of one of `spec`'s signatures at the same origin within its line range.
-fn companion_of(findings: &[Finding], of: usize, spec: &CompanionSpec) -> Option<usize> {
+fn companion_of(
+    findings: &[Finding],
+    candidates: &[usize],
+    of: usize,
+    spec: &CompanionSpec,
+) -> Option<usize> {
     let me = &findings[of];
-    findings
+    candidates
         .iter()
-        .enumerate()
+        .map(|&j| (j, &findings[j]))
         .filter(|(j, other)| {
             *j != of
                 && spec.signatures.contains(&other.found.signature_id)

@@ -24,6 +24,8 @@ use std::{
 use gix::ObjectId;
 use sha2::{Digest, Sha256};
 
+use crate::hex::hex;
+
 const MAGIC: &[u8] = b"keysift-scanned-blobs 1\n";
 
 /// The set of blob ids scanned clean under one key.
@@ -171,10 +173,6 @@ impl ScanCache {
             .map(|raw| ObjectId::try_from(raw).map_err(|e| e.to_string()))
             .collect()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -182,11 +182,10 @@ impl DigestHandle {
     /// `sha256:<hex>`.
     pub fn digest(&self) -> String {
         let hasher = self.0.lock().map(|h| h.clone()).unwrap_or_default();
-        let hex: String = sha2::Digest::finalize(hasher)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        format!("sha256:{hex}")
+        format!(
+            "sha256:{}",
+            crate::hex::hex(&sha2::Digest::finalize(hasher))
+        )
     }
 }
 

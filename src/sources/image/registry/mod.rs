@@ -392,9 +392,7 @@ fn retry_after(response: &ureq::http::Response<ureq::Body>) -> Option<Duration> 
 
 /// `sha256:<hex>` of `bytes`.
 pub fn sha256_digest(bytes: &[u8]) -> String {
-    let hash = sha2::Sha256::digest(bytes);
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", crate::hex::hex(&sha2::Sha256::digest(bytes)))
 }
 
 fn digest_mismatch(what: &str, actual: &str) -> String {
