@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::ReportOptions;
 use crate::{
-    findings::{redact, Finding},
+    findings::{redact, Finding, Suppression},
     rules::Confidence,
     sources::{git::GitOrigin, image::ImageOrigin},
     verify::{PairedWith, Verification},
@@ -59,6 +59,10 @@ pub struct FindingRecord<'a> {
     /// For a credential verified as a pair: where its other part is (signature, line, column).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paired_with: Option<&'a PairedWith>,
+    /// With `--show-suppressed`, for a finding not reported otherwise: `kind` (`inline`, with
+    /// the `marker`, or `baseline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<&'a Suppression>,
 }
 
 impl<'a> FindingRecord<'a> {
@@ -97,6 +101,7 @@ impl<'a> FindingRecord<'a> {
             also_matched: &found.also_matched,
             verification: finding.verification.as_deref(),
             paired_with: finding.paired_with.as_deref(),
+            suppression: finding.suppression.as_ref(),
         }
     }
 }

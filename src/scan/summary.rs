@@ -30,6 +30,12 @@ pub struct Summary {
     pub errors: u64,
     /// Findings reported.
     pub findings: u64,
+    /// Findings not reported because of an inline marker (`keysift:allow`, ...).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub suppressed_inline: u64,
+    /// Findings not reported because the baseline lists them.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub baselined: u64,
     /// Wall-clock time of the scan.
     #[serde(rename = "elapsed_seconds", serialize_with = "as_seconds")]
     pub elapsed: Duration,
