@@ -310,3 +310,95 @@ fn regex_free_strip_sgr(text: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// Validates `documents` (JSON values, as text) against `docs/findings.schema.json` with the
+/// Python `jsonschema` package (draft 2020-12); `definition` picks a `$defs` entry instead of
+/// the whole document (JSONL lines are `FindingRecord`s). `None` when Python or the package
+/// is missing here (the test then skips, unless `KEYSIFT_REQUIRE_JSONSCHEMA` is set, as in CI).
+fn schema_problems(documents: &[String], definition: Option<&str>) -> Option<String> {
+    const SCRIPT: &str = r##"
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+if sys.argv[2]:
+    schema = {"$defs": schema["$defs"], "$ref": "#/$defs/" + sys.argv[2]}
+validator = jsonschema.Draft202012Validator(schema)
+problems = []
+for line in sys.stdin:
+    for error in validator.iter_errors(json.loads(line)):
+        problems.append(f"{list(error.absolute_path)}: {error.message}")
+print("\n".join(problems))
+"##;
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/findings.schema.json");
+    let mut child = match Command::new("python3")
+        .args(["-c", SCRIPT, schema, definition.unwrap_or("")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => return unavailable(&format!("python3: {e}")),
+    };
+    let input: String = documents
+        .iter()
+        .map(|d| serde_json::from_str::<Value>(d).unwrap().to_string() + "\n")
+        .collect();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("No module named 'jsonschema'") {
+        return unavailable("the Python package jsonschema is missing");
+    }
+    assert!(output.status.success(), "validator failed: {stderr}");
+    Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+fn unavailable(why: &str) -> Option<String> {
+    if std::env::var_os("KEYSIFT_REQUIRE_JSONSCHEMA").is_some() {
+        panic!("{why} (see .ci/run)");
+    }
+    eprintln!("skipped: {why}");
+    None
+}
+
+#[test]
+fn json_and_jsonl_output_validate_against_the_checked_in_schema() {
+    let scene = Scene::new();
+    let mut documents = Vec::new();
+    let mut lines = Vec::new();
+    for (_, run) in scene.scan_each(&["--format", "json", "--show-suppressed"]) {
+        documents.push(parse(&run).to_string());
+    }
+    // An error entry too: a missing input.
+    documents.push(
+        scene
+            .run(&["dir", "project", "missing", "--format", "json"])
+            .stdout,
+    );
+    for (_, run) in scene.scan_each(&["--format", "jsonl", "--show-suppressed"]) {
+        lines.extend(run.stdout.lines().map(str::to_string));
+    }
+    assert!(lines.len() >= 6);
+    let Some(problems) = schema_problems(&documents, None) else {
+        return;
+    };
+    assert_eq!(problems, "", "JSON documents");
+    let problems = schema_problems(&lines, Some("FindingRecord")).unwrap();
+    assert_eq!(problems, "", "JSONL lines");
+    // The schema has teeth: an unknown field and a wrong type are caught.
+    let mut bad: Value = serde_json::from_str(&lines[0]).unwrap();
+    bad["line"] = Value::from("one");
+    bad["extra"] = Value::from(1);
+    let problems = schema_problems(&[bad.to_string()], Some("FindingRecord")).unwrap();
+    assert!(
+        problems.contains("'one'") && problems.contains("extra"),
+        "{problems}"
+    );
+}

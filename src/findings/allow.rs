@@ -10,7 +10,7 @@ use memchr::memmem;
 use serde::Serialize;
 
 /// Which marker suppressed a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub enum InlineAllow {
     /// `keysift:allow` on the secret's line.
     #[serde(rename = "keysift:allow")]

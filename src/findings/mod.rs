@@ -80,7 +80,7 @@ pub struct Finding {
 
 /// Why a finding is not reported. Suppressed findings are counted in the summary and shown
 /// only when asked (`--show-suppressed`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Suppression {
     /// An inline marker on the secret's line (or the line before).

@@ -13,7 +13,7 @@ use std::io;
 pub use escape::escape_control;
 pub use gitlab::GitLabSink;
 pub use human::HumanSink;
-pub use json::{JsonLinesSink, JsonSink};
+pub use json::{findings_schema, JsonLinesSink, JsonSink};
 pub use record::FindingRecord;
 pub use sarif::SarifSink;
 

@@ -11,7 +11,8 @@ use crate::{
 };
 
 /// One finding as written in JSON. Field names are part of keysift's output contract.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct FindingRecord<'a> {
     /// Signature id.
     pub signature_id: &'a str,
@@ -19,7 +20,8 @@ pub struct FindingRecord<'a> {
     pub signature_name: &'a str,
     /// Confidence level.
     pub confidence: Confidence,
-    /// Origin kind (`file`, `stdin`, `git`).
+    /// Origin kind (`file`, `stdin`, `git`, `image`); for an archive member, where the archive
+    /// was found.
     pub origin: &'static str,
     /// Path (or `<stdin>`, or `<blob ID>` for a git blob no path reaches); for a member of an
     /// archive, the archive's path followed by `!/member` for each level of nesting.

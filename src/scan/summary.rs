@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 /// What a scan did, for the summary line and the JSON document.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Blobs (files, stdin) whose bytes were scanned.
     pub blobs_scanned: u64,
@@ -38,6 +38,7 @@ pub struct Summary {
     pub baselined: u64,
     /// Wall-clock time of the scan.
     #[serde(rename = "elapsed_seconds", serialize_with = "as_seconds")]
+    #[schemars(with = "f64")]
     pub elapsed: Duration,
 }
 
