@@ -402,3 +402,78 @@ fn json_and_jsonl_output_validate_against_the_checked_in_schema() {
         "{problems}"
     );
 }
+
+/// Replaces what changes from run to run (times, keysift's version) with placeholders.
+fn normalise(text: &str) -> String {
+    let replacements = [
+        (
+            r#""elapsed_seconds": [0-9.e-]+"#,
+            r#""elapsed_seconds": "[ELAPSED]""#,
+        ),
+        (
+            r#""(start|end)_time": "[0-9T:-]+""#,
+            r#""${1}_time": "[TIME]""#,
+        ),
+        (r"in [0-9.]+ s, [0-9.]+ MB/s", "in [ELAPSED]"),
+        (r"scanned in [0-9.]+ s", "scanned in [ELAPSED]"),
+    ];
+    let mut text = text.replace(env!("CARGO_PKG_VERSION"), "[VERSION]");
+    for (pattern, replacement) in replacements {
+        text = regex::Regex::new(pattern)
+            .unwrap()
+            .replace_all(&text, replacement)
+            .into_owned();
+    }
+    text
+}
+
+/// Compares each format's output on the scene (dir, git and image, suppressed findings shown)
+/// with tests/snapshots/; `KEYSIFT_BLESS=1` rewrites the snapshots. One thread, so that
+/// streamed formats (human, JSONL) list findings in a fixed order.
+#[test]
+fn every_format_matches_its_snapshot() {
+    let scene = Scene::new();
+    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let bless = std::env::var_os("KEYSIFT_BLESS").is_some();
+    let mut stale = Vec::new();
+    for (format, file) in [
+        ("human", "human.txt"),
+        ("json", "json.json"),
+        ("jsonl", "jsonl.jsonl"),
+        ("sarif", "sarif.json"),
+        ("gitlab", "gitlab.json"),
+    ] {
+        let mut actual = String::new();
+        let args = [
+            "--format",
+            format,
+            "--show-suppressed",
+            "--color",
+            "never",
+            "-q",
+            "-j",
+            "1",
+        ];
+        for (part, run) in scene.scan_each(&args) {
+            assert_eq!(run.code, 1, "{format} {part}: {}", run.stderr);
+            actual.push_str(&format!("==> keysift {part} ... --format {format}\n"));
+            actual.push_str(&normalise(&run.stdout));
+        }
+        let path = snapshots.join(file);
+        if bless {
+            std::fs::create_dir_all(&snapshots).unwrap();
+            std::fs::write(&path, &actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_default();
+        if expected != actual {
+            let new = path.with_extension("new");
+            std::fs::write(&new, &actual).unwrap();
+            stale.push(format!("{} (see {})", path.display(), new.display()));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "output differs from the snapshots (KEYSIFT_BLESS=1 rewrites them if the change is meant):\n{}",
+        stale.join("\n")
+    );
+}

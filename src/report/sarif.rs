@@ -83,8 +83,8 @@ impl<W: Write> SarifSink<W> {
             None => (id, "an unknown provider", "unknown", Confidence::Medium),
         };
         let full = format!(
-            "A {name} ({provider}) was found in clear text. Anyone who can read this file, \
-             its history or the image that ships it can use the credential."
+            "A {name} was found in clear text. Anyone who can read this file, its history or \
+             the image that ships it can use the credential."
         );
         let help_text = format!(
             "{full} Treat it as compromised: revoke or rotate it with {provider} first, then \
