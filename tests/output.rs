@@ -289,6 +289,28 @@ fn human_output_never_writes_control_characters_from_names_or_contents() {
     }
 }
 
+#[test]
+fn error_messages_never_write_control_characters_from_input_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let hostile = format!("{root}/gone\x1b]0;pwned\x07\x1b[2J\r.env");
+    for args in [
+        vec!["dir", hostile.as_str()],
+        vec!["dir", root, "--baseline", hostile.as_str()],
+        vec!["image", hostile.as_str()],
+    ] {
+        let run = common::run(&args);
+        assert_eq!(run.code, 2, "{args:?}");
+        assert!(run.stderr.contains("gone"), "{args:?}: {}", run.stderr);
+        for c in run.stderr.chars() {
+            assert!(
+                c == '\n' || !c.is_control(),
+                "{args:?}: raw {c:?} on stderr"
+            );
+        }
+    }
+}
+
 /// `text` without SGR colour sequences (`ESC [ n;n m`).
 fn regex_free_strip_sgr(text: &str) -> String {
     let mut out = String::new();

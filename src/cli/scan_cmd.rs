@@ -261,7 +261,7 @@ impl Report {
                     eprintln!(
                         "keysift: wrote {n} finding{} to the baseline {}",
                         if n == 1 { "" } else { "s" },
-                        path.display()
+                        escape_control(&path.to_string_lossy())
                     );
                 }
             }
