@@ -165,31 +165,10 @@ impl Report {
         } else {
             None
         };
-        let (out, to_terminal) = open_output(args.output.as_deref())?;
-        let color = match args.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-        };
-        let options = ReportOptions {
-            show_secrets: args.show_secrets,
-            color,
-        };
-        let sink: Box<dyn FindingSink> = match args.format {
-            Format::Human => Box::new(HumanSink::new(out, options)),
-            Format::Json => Box::new(JsonSink::new(out, options)),
-            Format::Jsonl => Box::new(JsonLinesSink::new(out, options)),
-            Format::Sarif => {
-                let base = std::env::current_dir().ok();
-                Box::new(SarifSink::new(out, options, scanner.rules().clone(), base))
-            }
-            Format::Gitlab => Box::new(GitLabSink::new(out, options)),
-        };
-        let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
-        let mut suppressor = Suppressor::new(baseline);
-        if args.write_baseline.is_some() {
-            suppressor = suppressor.recording();
-        }
+        // The baseline is read before the output is created: a bad baseline leaves no empty
+        // report behind.
+        let suppressor = open_suppressor(args)?;
+        let sink = open_sink(args, scanner)?;
         Ok(Report {
             sink,
             sink_error: None,
@@ -317,6 +296,43 @@ impl Report {
         }
         Ok(outcome(&summary))
     }
+}
+
+/// The sink `args` ask for, writing where they say.
+fn open_sink(args: &ScanArgs, scanner: &Scanner) -> anyhow::Result<Box<dyn FindingSink>> {
+    let (out, to_terminal) = open_output(args.output.as_deref())?;
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let options = ReportOptions {
+        show_secrets: args.show_secrets,
+        color,
+    };
+    Ok(match args.format {
+        Format::Human => Box::new(HumanSink::new(out, options)),
+        Format::Json => Box::new(JsonSink::new(out, options)),
+        Format::Jsonl => Box::new(JsonLinesSink::new(out, options)),
+        Format::Sarif => {
+            // URIs relative to where keysift runs: the repository root, in CI.
+            let base = std::env::current_dir().ok();
+            Box::new(SarifSink::new(out, options, scanner.rules().clone(), base))
+        }
+        Format::Gitlab => Box::new(GitLabSink::new(out, options)),
+    })
+}
+
+/// What suppresses findings: inline markers always, the baseline `args` name, and recording a
+/// new baseline with `--write-baseline`.
+fn open_suppressor(args: &ScanArgs) -> anyhow::Result<Suppressor> {
+    let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
+    let suppressor = Suppressor::new(baseline);
+    Ok(if args.write_baseline.is_some() {
+        suppressor.recording()
+    } else {
+        suppressor
+    })
 }
 
 fn outcome(summary: &Summary) -> Outcome {
