@@ -130,6 +130,8 @@ impl<W: Write> FindingSink for GitLabSink<W> {
                 "type": "secret_detection",
                 "start_time": utc_timestamp(self.started),
                 "end_time": utc_timestamp(SystemTime::now()),
+                // Inputs that could not be scanned are listed in `messages` (and make the exit
+                // code 2); what was scanned is still reported.
                 "status": "success",
                 "messages": messages,
             },
