@@ -17,7 +17,8 @@
 //! * [`sources`] enumerates inputs (a directory tree, stdin) as blobs with origins.
 //! * [`scan`] wires it together: the parallel loop that reads blobs, scans each unique blob once
 //!   and sends findings to a sink.
-//! * [`report`] holds the sinks: human, JSON and JSONL output.
+//! * [`baseline`] reads and writes baseline files: the fingerprints of accepted findings.
+//! * [`report`] holds the sinks: human, JSON, JSONL, SARIF and GitLab output.
 //! * [`lint`] proves every signature against its own examples.
 //!
 //! The library is usable without the CLI:
@@ -37,6 +38,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod baseline;
 pub mod engine;
 pub mod filters;
 pub mod findings;
@@ -47,4 +49,6 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod sources;
+pub mod suppress;
+pub mod time;
 pub mod verify;

@@ -8,11 +8,8 @@ use std::{
     process::{Command, Stdio},
 };
 
-use common::{run, GITHUB_TOKEN, GITHUB_TOKEN_2};
+use common::{run, GITHUB_TOKEN, GITHUB_TOKEN_2, GITHUB_TOKEN_3};
 use serde_json::Value;
-
-/// A third synthetic token (valid checksum), for tests that need three different secrets.
-const GITHUB_TOKEN_3: &str = "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";
 
 /// A repository in a temp dir, driven by the real `git` CLI with fixed identities and dates.
 struct Repo {

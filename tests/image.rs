@@ -8,44 +8,10 @@ use std::{fs, path::Path};
 
 use common::{
     archives,
-    images::{config, gzip, layer_tar, oci_layout, sha256, zstd},
+    images::{archive, config, docker_save, gzip, layer_tar, oci_layout, sha256, zstd},
     run, run_with_stdin, Tree, GITHUB_TOKEN, GITHUB_TOKEN_2,
 };
 use serde_json::{json, Value};
-
-/// An archive file: a tar of `(name, bytes)` members.
-fn archive(path: &Path, members: &[(String, Vec<u8>)]) {
-    let mut builder = tar::Builder::new(fs::File::create(path).unwrap());
-    for (name, bytes) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, name, bytes.as_slice())
-            .unwrap();
-    }
-    builder.finish().unwrap();
-}
-
-/// A classic `docker save` tarball of one image.
-fn docker_save(path: &Path, tag: &str, config_json: Vec<u8>, layers: Vec<Vec<u8>>) {
-    let mut members = vec![];
-    let mut layer_paths = vec![];
-    for (i, layer) in layers.into_iter().enumerate() {
-        let name = format!("{i:064x}/layer.tar");
-        layer_paths.push(name.clone());
-        members.push((name, layer));
-    }
-    let config_name = format!("{}.json", &sha256(&config_json)[7..]);
-    members.push((config_name.clone(), config_json));
-    let manifest = json!([{ "Config": config_name, "RepoTags": [tag], "Layers": layer_paths }]);
-    members.push((
-        "manifest.json".into(),
-        serde_json::to_vec(&manifest).unwrap(),
-    ));
-    archive(path, &members);
-}
 
 /// Writes archive members as files under `dir` (an OCI layout directory).
 fn write_layout(dir: &Path, members: &[(String, Vec<u8>)]) {

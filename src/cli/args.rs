@@ -204,6 +204,15 @@ pub struct ScanArgs {
     /// Print secrets in clear instead of redacted.
     #[arg(long)]
     pub show_secrets: bool,
+    /// Report only findings this baseline file does not list (counting the others).
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Record this scan's findings in a baseline file (fingerprints only) and report none.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Also list findings suppressed by the baseline or inline `keysift:allow` markers.
+    #[arg(long)]
+    pub show_suppressed: bool,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
@@ -333,6 +342,10 @@ pub enum Format {
     Json,
     /// One JSON object per finding per line, streamed.
     Jsonl,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitLab's secret-detection report (`gl-secret-detection-report.json`).
+    Gitlab,
 }
 
 /// `rules list` formats.

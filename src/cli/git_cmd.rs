@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use keysift::{
+    report::escape_control,
     scan::{
         git::{scan_repository, GitMode, GitScanOptions},
         RunOptions,
@@ -58,7 +59,7 @@ pub fn scan(
     })?;
     if !scan_args.quiet {
         for note in &result.notes {
-            eprintln!("keysift: note: {note}");
+            eprintln!("keysift: note: {}", escape_control(note));
         }
     }
     report.finish(&result.summary)

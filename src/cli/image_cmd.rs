@@ -8,6 +8,7 @@ use std::{
 
 use anyhow::Context;
 use keysift::{
+    report::escape_control,
     scan::{
         image::{scan_images, ImageInput, ImageScanOptions},
         RunOptions,
@@ -64,7 +65,7 @@ pub fn image(args: ImageArgs) -> anyhow::Result<Outcome> {
     }
     if !args.scan.quiet {
         for note in &notes {
-            eprintln!("keysift: note: {note}");
+            eprintln!("keysift: note: {}", escape_control(note));
         }
     }
     report.finish(&summary)

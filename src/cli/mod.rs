@@ -60,7 +60,12 @@ pub fn main() -> ExitCode {
     match result {
         Ok(outcome) => outcome.into(),
         Err(err) => {
-            eprintln!("keysift: error: {err:#}");
+            // Errors name inputs (paths, image references): keep their bytes off the terminal.
+            let message = format!("{err:#}");
+            eprintln!(
+                "keysift: error: {}",
+                keysift::report::escape_control(&message)
+            );
             Outcome::Error.into()
         }
     }

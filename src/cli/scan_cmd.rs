@@ -9,12 +9,17 @@ use std::{
 
 use anyhow::Context;
 use keysift::{
+    baseline::Baseline,
     engine::{EngineKind, EngineOptions},
     findings::Finding,
-    report::{escape_control, FindingSink, HumanSink, JsonLinesSink, JsonSink, ReportOptions},
+    report::{
+        escape_control, FindingSink, GitLabSink, HumanSink, JsonLinesSink, JsonSink, ReportOptions,
+        SarifSink,
+    },
     rules::RuleSet,
     scan::{self, Event, RunOptions, Scanner, Summary},
     sources::{dir::DirSourceBuilder, stdin::StdinSource, ArchiveLimits, ReadLimits, Source},
+    suppress::Suppressor,
     verify::{Verdict, Verifier, VerifyOptions},
 };
 
@@ -34,8 +39,15 @@ pub fn dir(args: DirArgs) -> anyhow::Result<Outcome> {
         })
         .open_archives(archive_limits(&args.archives, args.max_file_size))
         .threads(args.scan.threads);
-    if let Some(output) = &args.scan.output {
-        builder = builder.exclude(output);
+    // keysift's own files are never scanned: a report, and baselines (whose fingerprints
+    // look like random strings to the generic heuristics).
+    let own_files = [
+        &args.scan.output,
+        &args.scan.baseline,
+        &args.scan.write_baseline,
+    ];
+    for path in own_files.into_iter().flatten() {
+        builder = builder.exclude(path);
     }
     let source = builder.build();
     run_scan(&source, &scanner, &args.scan)
@@ -118,6 +130,12 @@ pub struct Report {
     fail_on: FailOn,
     /// With verification, findings wait here until the scan is over.
     verifying: Option<Verifying>,
+    /// Inline markers and the baseline.
+    suppressor: Suppressor,
+    show_suppressed: bool,
+    write_baseline: Option<std::path::PathBuf>,
+    /// Findings handed to the sink (or held for verification), suppressed ones not counted.
+    reported: u64,
 }
 
 /// Verification's state: the verifier, the findings held back, and what to report.
@@ -147,21 +165,10 @@ impl Report {
         } else {
             None
         };
-        let (out, to_terminal) = open_output(args.output.as_deref())?;
-        let color = match args.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-        };
-        let options = ReportOptions {
-            show_secrets: args.show_secrets,
-            color,
-        };
-        let sink: Box<dyn FindingSink> = match args.format {
-            Format::Human => Box::new(HumanSink::new(out, options)),
-            Format::Json => Box::new(JsonSink::new(out, options)),
-            Format::Jsonl => Box::new(JsonLinesSink::new(out, options)),
-        };
+        // The baseline is read before the output is created: a bad baseline leaves no empty
+        // report behind.
+        let suppressor = open_suppressor(args)?;
+        let sink = open_sink(args, scanner)?;
         Ok(Report {
             sink,
             sink_error: None,
@@ -169,7 +176,32 @@ impl Report {
             quiet: args.quiet,
             fail_on: args.fail_on,
             verifying,
+            suppressor,
+            show_suppressed: args.show_suppressed,
+            write_baseline: args.write_baseline.clone(),
+            reported: 0,
         })
+    }
+
+    /// Hands one finding on: to the sink, held for verification, or (suppressed) counted and
+    /// shown only if asked.
+    fn finding(&mut self, finding: &Finding) -> io::Result<bool> {
+        let mut finding = finding.clone();
+        if self.suppressor.judge(&mut finding) {
+            return if self.show_suppressed {
+                self.sink.finding(&finding)
+            } else {
+                Ok(true)
+            };
+        }
+        self.reported += 1;
+        match &mut self.verifying {
+            Some(verifying) => {
+                verifying.held.push(finding);
+                Ok(true)
+            }
+            None => self.sink.finding(&finding),
+        }
     }
 
     /// Hands one event to the sink (errors are also printed on stderr); `false` once the
@@ -179,15 +211,9 @@ impl Report {
             return false;
         }
         let result = match event {
-            Event::Findings(found) if self.verifying.is_some() => {
-                if let Some(verifying) = &mut self.verifying {
-                    verifying.held.extend(found.iter().cloned());
-                }
-                Ok(true)
-            }
-            Event::Findings(found) => found.iter().try_fold(true, |go, f| {
-                Ok::<_, io::Error>(go && self.sink.finding(f)?)
-            }),
+            Event::Findings(found) => found
+                .iter()
+                .try_fold(true, |go, f| Ok::<_, io::Error>(go && self.finding(f)?)),
             Event::Error(error) => {
                 eprintln!(
                     "keysift: {}: {}",
@@ -206,6 +232,19 @@ impl Report {
     /// Writes the summary and maps the scan's result to an exit code.
     pub fn finish(mut self, summary: &Summary) -> anyhow::Result<Outcome> {
         let mut summary = summary.clone();
+        summary.findings = self.reported;
+        self.suppressor.count_into(&mut summary);
+        if let Some(path) = &self.write_baseline {
+            if let Some(n) = self.suppressor.write_baseline(path)? {
+                if !self.quiet {
+                    eprintln!(
+                        "keysift: wrote {n} finding{} to the baseline {}",
+                        if n == 1 { "" } else { "s" },
+                        escape_control(&path.to_string_lossy())
+                    );
+                }
+            }
+        }
         let mut live = 0;
         if let Some(mut verifying) = self.verifying.take() {
             let stats = verifying.verifier.verify(&mut verifying.held);
@@ -259,6 +298,43 @@ impl Report {
     }
 }
 
+/// The sink `args` ask for, writing where they say.
+fn open_sink(args: &ScanArgs, scanner: &Scanner) -> anyhow::Result<Box<dyn FindingSink>> {
+    let (out, to_terminal) = open_output(args.output.as_deref())?;
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let options = ReportOptions {
+        show_secrets: args.show_secrets,
+        color,
+    };
+    Ok(match args.format {
+        Format::Human => Box::new(HumanSink::new(out, options)),
+        Format::Json => Box::new(JsonSink::new(out, options)),
+        Format::Jsonl => Box::new(JsonLinesSink::new(out, options)),
+        Format::Sarif => {
+            // URIs relative to where keysift runs: the repository root, in CI.
+            let base = std::env::current_dir().ok();
+            Box::new(SarifSink::new(out, options, scanner.rules().clone(), base))
+        }
+        Format::Gitlab => Box::new(GitLabSink::new(out, options)),
+    })
+}
+
+/// What suppresses findings: inline markers always, the baseline `args` name, and recording a
+/// new baseline with `--write-baseline`.
+fn open_suppressor(args: &ScanArgs) -> anyhow::Result<Suppressor> {
+    let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
+    let suppressor = Suppressor::new(baseline);
+    Ok(if args.write_baseline.is_some() {
+        suppressor.recording()
+    } else {
+        suppressor
+    })
+}
+
 fn outcome(summary: &Summary) -> Outcome {
     if summary.errors > 0 {
         Outcome::Error
@@ -271,8 +347,11 @@ fn outcome(summary: &Summary) -> Outcome {
 
 fn print_summary_line(summary: &Summary) {
     eprintln!(
-        "keysift: {} findings, {} blobs ({} bytes) scanned in {:.2} s, {} errors",
+        "keysift: {} findings ({} allowed inline, {} in the baseline), {} blobs ({} bytes) \
+         scanned in {:.2} s, {} errors",
         summary.findings,
+        summary.suppressed_inline,
+        summary.baselined,
         summary.blobs_scanned,
         summary.bytes_scanned,
         summary.elapsed.as_secs_f64(),

@@ -4,7 +4,10 @@
 
 use std::ops::Range;
 
-use super::{redact, BlobFinding};
+use super::{
+    allow::{inline_allow, line_end},
+    redact, BlobFinding,
+};
 use crate::{filters::Candidate, rules::RuleSet};
 
 /// Longest snippet context kept on each side of the secret, in bytes.
@@ -113,6 +116,7 @@ pub fn describe(
                 offset: secret.start,
                 line,
                 column: 1 + char_count(&haystack[line_start..secret.start]),
+                allowed: inline_allow(haystack, line_start..line_end(haystack, secret.start)),
                 snippet: snippet(haystack, line_start, secret),
                 also_matched,
                 captures: candidate
@@ -222,8 +226,7 @@ fn char_count(bytes: &[u8]) -> usize {
 }
 
 fn snippet(haystack: &[u8], line_start: usize, secret: Range<usize>) -> Snippet {
-    let line_end = memchr::memchr(b'\n', &haystack[secret.start..])
-        .map_or(haystack.len(), |i| secret.start + i);
+    let line_end = line_end(haystack, secret.start);
     // What is shown of the secret, and where the text after it starts: after the whole secret
     // (or the end of the line), never inside the part of a long secret that is cut from view.
     let secret_end = secret

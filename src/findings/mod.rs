@@ -2,12 +2,16 @@
 //! only on the blob's bytes (computed once per unique blob); a [`Finding`] adds one place the
 //! blob was seen and the fingerprint that identifies the finding there.
 
+mod allow;
 mod fingerprint;
 mod locate;
 mod redact;
 
 use std::sync::Arc;
 
+use serde::Serialize;
+
+pub use allow::InlineAllow;
 pub use fingerprint::fingerprint;
 pub use locate::{describe, Snippet};
 pub use redact::redact;
@@ -41,6 +45,9 @@ pub struct BlobFinding {
     pub snippet: Snippet,
     /// Other signatures that matched the same secret at the same place.
     pub also_matched: Vec<String>,
+    /// The inline marker (`keysift:allow`, ...) that allows this secret, if its line or the
+    /// line before has one.
+    pub allowed: Option<InlineAllow>,
     /// The match's other named groups (a key id, a host, a user), for verification. Kept in
     /// memory only, never reported: a group may hold a secret too.
     pub captures: Vec<(Arc<str>, String)>,
@@ -67,6 +74,32 @@ pub struct Finding {
     /// For a multi-part credential verified as a pair: where its other part was found (that
     /// part is not reported separately).
     pub paired_with: Option<Arc<PairedWith>>,
+    /// Why the finding is not reported, if it is not: an inline marker, or the baseline.
+    pub suppression: Option<Suppression>,
+}
+
+/// Why a finding is not reported. Suppressed findings are counted in the summary and shown
+/// only when asked (`--show-suppressed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Suppression {
+    /// An inline marker on the secret's line (or the line before).
+    Inline {
+        /// The marker.
+        marker: InlineAllow,
+    },
+    /// The baseline file lists the finding's fingerprint.
+    Baseline,
+}
+
+impl Suppression {
+    /// Why, in words.
+    pub fn reason(&self) -> String {
+        match self {
+            Suppression::Inline { marker } => format!("inline {}", marker.marker()),
+            Suppression::Baseline => "in the baseline".to_string(),
+        }
+    }
 }
 
 impl Finding {
@@ -77,12 +110,14 @@ impl Finding {
             found.secret.as_bytes(),
             &origin.location_key(),
         );
+        let suppression = found.allowed.map(|marker| Suppression::Inline { marker });
         Finding {
             found,
             origin,
             fingerprint,
             verification: None,
             paired_with: None,
+            suppression,
         }
     }
 }

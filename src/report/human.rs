@@ -30,6 +30,8 @@ pub struct HumanSink<W: Write> {
     out: W,
     options: ReportOptions,
     current_origin: Option<String>,
+    /// The last location counted in `files_with_findings` (suppressed findings do not count).
+    counted_origin: Option<String>,
     files_with_findings: u64,
     by_confidence: [u64; 3],
 }
@@ -41,6 +43,7 @@ impl<W: Write> HumanSink<W> {
             out,
             options,
             current_origin: None,
+            counted_origin: None,
             files_with_findings: 0,
             by_confidence: [0; 3],
         }
@@ -59,6 +62,13 @@ impl<W: Write> FindingSink for HumanSink<W> {
     fn finding(&mut self, finding: &Finding) -> io::Result<bool> {
         let found = &finding.found;
         let path = finding.origin.display_path();
+        if finding.suppression.is_none() {
+            self.by_confidence[found.confidence as usize] += 1;
+            if self.counted_origin.as_deref() != Some(path.as_str()) {
+                self.files_with_findings += 1;
+                self.counted_origin = Some(path.clone());
+            }
+        }
         if self.current_origin.as_deref() != Some(path.as_str()) {
             if self.current_origin.is_some() {
                 writeln!(self.out)?;
@@ -69,9 +79,7 @@ impl<W: Write> FindingSink for HumanSink<W> {
                 self.paint(style::BOLD_MAGENTA, &escape_control(&path))
             )?;
             self.current_origin = Some(path);
-            self.files_with_findings += 1;
         }
-        self.by_confidence[found.confidence as usize] += 1;
 
         let confidence_style = match found.confidence {
             Confidence::High => style::BOLD_RED,
@@ -119,6 +127,10 @@ impl<W: Write> FindingSink for HumanSink<W> {
                 "",
                 self.paint(style, &escape_control(&label))
             )?;
+        }
+        if let Some(suppression) = &finding.suppression {
+            let label = format!("suppressed: {}", suppression.reason());
+            writeln!(self.out, "  {:>9}  {}", "", self.paint(style::DIM, &label))?;
         }
         if let Some(git) = finding.origin.git() {
             if let Some(line) = git_line(git) {
@@ -169,14 +181,23 @@ impl<W: Write> FindingSink for HumanSink<W> {
                 plural(summary.archive_members)
             ),
         };
+        let suppressed = match (summary.suppressed_inline, summary.baselined) {
+            (0, 0) => String::new(),
+            (inline, 0) => format!(" · {inline} allowed inline"),
+            (0, baselined) => format!(" · {baselined} in the baseline"),
+            (inline, baselined) => {
+                format!(" · {inline} allowed inline, {baselined} in the baseline")
+            }
+        };
         let errors = match summary.errors {
             0 => String::new(),
             n => format!(" · {n} input{} skipped with errors", plural(n)),
         };
         writeln!(
             self.out,
-            "{} · {} blob{} scanned ({}) in {:.2} s, {:.1} MB/s{}{}{}",
+            "{}{} · {} blob{} scanned ({}) in {:.2} s, {:.1} MB/s{}{}{}",
             findings,
+            suppressed,
             summary.blobs_scanned,
             plural(summary.blobs_scanned),
             human_bytes(summary.bytes_scanned),

@@ -7,7 +7,9 @@ use serde::Serialize;
 use super::{FindingRecord, FindingSink, ReportOptions};
 use crate::{findings::Finding, scan::Summary, sources::SourceError};
 
-/// Version of the JSON document layout; bumped on incompatible changes.
+/// Version of the JSON document layout; bumped on incompatible changes. The layout itself is
+/// described by `docs/findings.schema.json`, generated from these types (see
+/// [`findings_schema`]).
 const SCHEMA_VERSION: u32 = 1;
 
 /// Writes one JSON document at the end of the scan: findings sorted by path, line and column,
@@ -19,26 +21,54 @@ pub struct JsonSink<W: Write> {
     errors: Vec<SourceError>,
 }
 
-#[derive(Serialize)]
+/// The JSON report of a keysift scan (`--format json`). Each line of `--format jsonl` is one
+/// `FindingRecord`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(title = "keysift findings", deny_unknown_fields)]
 struct Document<'a> {
+    /// The version of this layout (1); bumped on incompatible changes.
     schema_version: u32,
+    /// The program that wrote the report.
     tool: Tool,
+    /// Findings, in reading order (path, line, column).
     findings: Vec<FindingRecord<'a>>,
+    /// Inputs that could not be scanned.
     errors: Vec<ErrorRecord<'a>>,
+    /// What the scan did.
     summary: &'a Summary,
 }
 
-#[derive(Serialize)]
+/// The program that wrote the report.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct Tool {
+    /// `keysift`.
     name: &'static str,
+    /// Its version.
     version: &'static str,
 }
 
-#[derive(Serialize)]
+/// An input that could not be scanned.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 struct ErrorRecord<'a> {
+    /// The input (a path, `<stdin>`, an archive member).
     input: &'a str,
+    /// What kind of problem.
     kind: crate::sources::SourceErrorKind,
+    /// Human-readable detail.
     message: &'a str,
+}
+
+/// The JSON Schema (draft 2020-12) of `--format json` documents; `$defs/FindingRecord` is the
+/// schema of each `--format jsonl` line. `docs/findings.schema.json` is this, checked in.
+pub fn findings_schema() -> serde_json::Value {
+    // What keysift writes (fields skipped when empty are optional), not what it would read.
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<Document<'static>>();
+    serde_json::to_value(schema).expect("a schema serialises")
 }
 
 impl<W: Write> JsonSink<W> {
@@ -127,5 +157,29 @@ impl<W: Write> FindingSink for JsonLinesSink<W> {
 
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::findings_schema;
+
+    /// The checked-in schema is what the types say: a change to the output shows up in review
+    /// as a change to docs/findings.schema.json. `KEYSIFT_BLESS=1` rewrites the file.
+    #[test]
+    fn the_checked_in_schema_is_the_generated_one() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/findings.schema.json");
+        let mut generated = serde_json::to_string_pretty(&findings_schema()).unwrap();
+        generated.push('\n');
+        if std::env::var_os("KEYSIFT_BLESS").is_some() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            checked_in == generated,
+            "docs/findings.schema.json differs from the report types; if the change is meant, \
+             regenerate it with `KEYSIFT_BLESS=1 cargo test --lib report::json` and bump \
+             SCHEMA_VERSION for incompatible changes"
+        );
     }
 }

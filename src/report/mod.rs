@@ -2,22 +2,27 @@
 //! redaction happens here, at the edge, never earlier.
 
 mod escape;
+mod gitlab;
 mod human;
 mod json;
 mod record;
+mod sarif;
 
 use std::io;
 
 pub use escape::escape_control;
+pub use gitlab::GitLabSink;
 pub use human::HumanSink;
-pub use json::{JsonLinesSink, JsonSink};
+pub use json::{findings_schema, JsonLinesSink, JsonSink};
 pub use record::FindingRecord;
+pub use sarif::SarifSink;
 
 use crate::{findings::Finding, scan::Summary, sources::SourceError};
 
 /// Receives a scan's results as they arrive.
 pub trait FindingSink {
-    /// One finding. `Ok(false)` asks the scan to stop (for example, the reader went away).
+    /// One finding; a suppressed one (`finding.suppression`) only when suppressed findings
+    /// are to be shown. `Ok(false)` asks the scan to stop (for example, the reader went away).
     fn finding(&mut self, finding: &Finding) -> io::Result<bool>;
 
     /// An input that could not be scanned. Sinks that produce a document record it; the CLI

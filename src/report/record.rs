@@ -4,14 +4,15 @@ use serde::Serialize;
 
 use super::ReportOptions;
 use crate::{
-    findings::{redact, Finding},
+    findings::{redact, Finding, Suppression},
     rules::Confidence,
     sources::{git::GitOrigin, image::ImageOrigin},
     verify::{PairedWith, Verification},
 };
 
 /// One finding as written in JSON. Field names are part of keysift's output contract.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct FindingRecord<'a> {
     /// Signature id.
     pub signature_id: &'a str,
@@ -19,7 +20,8 @@ pub struct FindingRecord<'a> {
     pub signature_name: &'a str,
     /// Confidence level.
     pub confidence: Confidence,
-    /// Origin kind (`file`, `stdin`, `git`).
+    /// Origin kind (`file`, `stdin`, `git`, `image`); for an archive member, where the archive
+    /// was found.
     pub origin: &'static str,
     /// Path (or `<stdin>`, or `<blob ID>` for a git blob no path reaches); for a member of an
     /// archive, the archive's path followed by `!/member` for each level of nesting.
@@ -59,6 +61,10 @@ pub struct FindingRecord<'a> {
     /// For a credential verified as a pair: where its other part is (signature, line, column).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paired_with: Option<&'a PairedWith>,
+    /// With `--show-suppressed`, for a finding not reported otherwise: `kind` (`inline`, with
+    /// the `marker`, or `baseline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<&'a Suppression>,
 }
 
 impl<'a> FindingRecord<'a> {
@@ -97,6 +103,7 @@ impl<'a> FindingRecord<'a> {
             also_matched: &found.also_matched,
             verification: finding.verification.as_deref(),
             paired_with: finding.paired_with.as_deref(),
+            suppression: finding.suppression.as_ref(),
         }
     }
 }

@@ -28,7 +28,19 @@ pub use signature::{Example, Signature};
 use serde::{Deserialize, Serialize};
 
 /// How likely a match is to be a real, usable secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// Plausible but often noise: weak context, or word-like values.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 /// What a scan did, for the summary line and the JSON document.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Blobs (files, stdin) whose bytes were scanned.
     pub blobs_scanned: u64,
@@ -30,8 +30,15 @@ pub struct Summary {
     pub errors: u64,
     /// Findings reported.
     pub findings: u64,
+    /// Findings not reported because of an inline marker (`keysift:allow`, ...).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub suppressed_inline: u64,
+    /// Findings not reported because the baseline lists them.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub baselined: u64,
     /// Wall-clock time of the scan.
     #[serde(rename = "elapsed_seconds", serialize_with = "as_seconds")]
+    #[schemars(with = "f64")]
     pub elapsed: Duration,
 }
 

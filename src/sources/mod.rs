@@ -118,7 +118,7 @@ impl fmt::Display for Origin {
 }
 
 /// What kind of thing went wrong with an input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceErrorKind {
     /// The input could not be read (permissions, I/O error, vanished mid-scan).

@@ -38,7 +38,7 @@ use client::{Answer, Client, Prepared};
 use template::Escape;
 
 /// What the provider said about a credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// It works.
@@ -61,7 +61,7 @@ impl Verdict {
 }
 
 /// A verdict with its detail: the identity for a live credential, the reason for an unknown one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Verification {
     /// The verdict.
     pub status: Verdict,
@@ -529,7 +529,7 @@ fn companion_of(
 }
 
 /// Where a finding's other half was found, when its credential was verified as a pair.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PairedWith {
     /// The companion's signature.
     pub signature_id: String,

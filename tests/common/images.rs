@@ -1,6 +1,6 @@
 //! Building container images in tests: layers, configs and OCI layouts, as bytes.
 
-use std::io::Write;
+use std::{fs, io::Write, path::Path};
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -94,4 +94,38 @@ pub fn oci_layout(images: &[OciImage]) -> Vec<(String, Vec<u8>)> {
     let index = json!({ "schemaVersion": 2, "manifests": manifests });
     members.push(("index.json".into(), serde_json::to_vec(&index).unwrap()));
     members
+}
+
+/// An archive file: a tar of `(name, bytes)` members.
+pub fn archive(path: &Path, members: &[(String, Vec<u8>)]) {
+    let mut builder = tar::Builder::new(fs::File::create(path).unwrap());
+    for (name, bytes) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, name, bytes.as_slice())
+            .unwrap();
+    }
+    builder.finish().unwrap();
+}
+
+/// A classic `docker save` tarball of one image.
+pub fn docker_save(path: &Path, tag: &str, config_json: Vec<u8>, layers: Vec<Vec<u8>>) {
+    let mut members = vec![];
+    let mut layer_paths = vec![];
+    for (i, layer) in layers.into_iter().enumerate() {
+        let name = format!("{i:064x}/layer.tar");
+        layer_paths.push(name.clone());
+        members.push((name, layer));
+    }
+    let config_name = format!("{}.json", &sha256(&config_json)[7..]);
+    members.push((config_name.clone(), config_json));
+    let manifest = json!([{ "Config": config_name, "RepoTags": [tag], "Layers": layer_paths }]);
+    members.push((
+        "manifest.json".into(),
+        serde_json::to_vec(&manifest).unwrap(),
+    ));
+    archive(path, &members);
 }

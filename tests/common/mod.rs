@@ -4,6 +4,7 @@
 pub mod archives;
 pub mod http;
 pub mod images;
+pub mod scene;
 
 use std::{
     fs,
@@ -16,6 +17,8 @@ use std::{
 pub const GITHUB_TOKEN: &str = "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";
 /// Another one.
 pub const GITHUB_TOKEN_2: &str = "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";
+/// A third, for tests that need three different secrets.
+pub const GITHUB_TOKEN_3: &str = "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";
 
 /// A temporary directory tree to scan.
 pub struct Tree {

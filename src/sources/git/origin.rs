@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// A blob in a git repository: its id, a path it had, and (once attributed) the commit that
 /// introduced it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct GitOrigin {
     /// The blob's object id (hex).
     pub blob: String,
@@ -31,7 +31,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// A commit, as shown next to a finding.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct CommitInfo {
     /// The commit id (hex).
     pub id: String,

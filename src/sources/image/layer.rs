@@ -273,7 +273,9 @@ pub fn visibility(listings: &[&LayerListing], layer: usize, path: &str) -> Visib
 }
 
 /// Whether a layer's file is what the final image shows at its path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case", tag = "status")]
 pub enum Visibility {
     /// Still there in the final image.

@@ -17,7 +17,7 @@ use serde::Serialize;
 pub use layer::Visibility;
 
 /// Where in an image a blob was seen.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct ImageOrigin {
     /// The image: its tag or reference name, else the archive and manifest digest.
     pub image: String,
@@ -38,7 +38,7 @@ pub struct ImageOrigin {
 }
 
 /// A layer's place in an image.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct LayerPosition {
     /// 0-based, bottom layer first.
     pub index: usize,
