@@ -36,10 +36,7 @@ fn sarif_results_carry_rules_locations_fingerprints_and_provenance() {
         let sarif_run = &log["runs"][0];
         let driver = &sarif_run["tool"]["driver"];
         assert_eq!(driver["name"], "keysift");
-        assert!(driver["informationUri"]
-            .as_str()
-            .unwrap()
-            .starts_with("https://"));
+        assert_eq!(driver["version"], env!("CARGO_PKG_VERSION"));
         // Only the signatures with results are listed.
         let rules = driver["rules"].as_array().unwrap();
         assert_eq!(rules.len(), 1, "{part}");

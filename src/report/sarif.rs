@@ -33,8 +33,6 @@ use crate::{
     verify::Verdict,
 };
 
-/// Where people learn about keysift; also the tool's `informationUri`.
-pub const INFORMATION_URI: &str = "https://github.com/keysift/keysift";
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// The `partialFingerprints` key of keysift's fingerprint (versioned with its scheme).
 const FINGERPRINT_KEY: &str = "keysiftFingerprint/v1";
@@ -292,7 +290,6 @@ impl<W: Write> FindingSink for SarifSink<W> {
                         "name": "keysift",
                         "version": env!("CARGO_PKG_VERSION"),
                         "semanticVersion": env!("CARGO_PKG_VERSION"),
-                        "informationUri": INFORMATION_URI,
                         "rules": rules,
                     },
                 },
