@@ -6,7 +6,7 @@ mod gitlab;
 mod human;
 mod json;
 mod record;
-mod sarif;
+pub mod sarif;
 
 use std::io;
 

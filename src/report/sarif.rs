@@ -281,18 +281,22 @@ impl<W: Write> FindingSink for SarifSink<W> {
             .iter()
             .map(|f| self.result(f, index[f.found.signature_id.as_str()]))
             .collect();
+        let mut driver = json!({
+            "name": "keysift",
+            "version": env!("CARGO_PKG_VERSION"),
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "rules": rules,
+        });
+        // The tool's home page comes from the package metadata, and only when there is one:
+        // better no `informationUri` than an invented one.
+        if let Some(home) = information_uri() {
+            driver["informationUri"] = json!(home);
+        }
         let log = json!({
             "$schema": SCHEMA_URI,
             "version": "2.1.0",
             "runs": [{
-                "tool": {
-                    "driver": {
-                        "name": "keysift",
-                        "version": env!("CARGO_PKG_VERSION"),
-                        "semanticVersion": env!("CARGO_PKG_VERSION"),
-                        "rules": rules,
-                    },
-                },
+                "tool": { "driver": driver },
                 "invocations": [{
                     "executionSuccessful": summary.errors == 0,
                     "toolExecutionNotifications": self.notifications(),
@@ -410,6 +414,13 @@ fn encode_uri_path(path: &str) -> String {
         }
     }
     out
+}
+
+/// The package's home page (`homepage`, else `repository`, in Cargo.toml), if it has one.
+pub fn information_uri() -> Option<&'static str> {
+    [env!("CARGO_PKG_HOMEPAGE"), env!("CARGO_PKG_REPOSITORY")]
+        .into_iter()
+        .find(|uri| !uri.is_empty())
 }
 
 #[cfg(test)]
