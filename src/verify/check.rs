@@ -190,6 +190,12 @@ pub enum TypedKind {
     /// A Redis login from a URI's optional `user`, `host`, optional `port` groups and the
     /// password.
     Redis,
+    /// A Google Cloud service-account key: an RS256 JWT assertion exchanged for a token. The
+    /// PEM private key is the secret; needs `{client_email}`.
+    GcpServiceAccount,
+    /// An Azure Storage account key: a Shared Key signed read of the Blob service's
+    /// properties. Needs the account name as `{account}`.
+    AzureStorage,
 }
 
 /// The other half of a multi-part credential: a finding of one of `signatures` in the same

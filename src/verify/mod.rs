@@ -15,9 +15,11 @@
 //! * no secret appears in a message: transport errors are scrubbed before they are kept.
 
 mod aws;
+mod azure;
 pub mod check;
 mod client;
 mod database;
+mod gcp;
 mod template;
 
 use std::{
@@ -305,6 +307,8 @@ impl Verifier {
                     TypedKind::AwsSts => Arc::new(AwsSts),
                     TypedKind::Postgres => Arc::new(DatabaseCheck(database::Database::Postgres)),
                     TypedKind::Redis => Arc::new(DatabaseCheck(database::Database::Redis)),
+                    TypedKind::GcpServiceAccount => Arc::new(gcp::ServiceAccount),
+                    TypedKind::AzureStorage => Arc::new(azure::StorageSharedKey),
                 },
                 (None, None) => continue,
             };
