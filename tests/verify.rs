@@ -666,3 +666,100 @@ fn postgres_logins_are_checked_against_a_real_server() {
     );
     assert!(!run.stdout.contains(DB_PASSWORD) && !run.stderr.contains(DB_PASSWORD));
 }
+
+#[test]
+fn the_verdict_cache_answers_a_second_run_and_never_holds_a_secret() {
+    let github = github();
+    let aws = sts();
+    let tree = Tree::new();
+    tree.write("live.env", format!("GITHUB_TOKEN={GITHUB_TOKEN}\n"));
+    tree.write("dead.env", format!("GITHUB_TOKEN={GITHUB_TOKEN_2}\n"));
+    tree.write(
+        "credentials",
+        "[default]\naws_access_key_id = AKIA6FPXIXLBKGB9EGZC\naws_secret_access_key = wImE/DswK/uKpvrN4WVP8ebz6n2dVcExSonFMFMq\n",
+    );
+    let cache_dir = Tree::new();
+    let cache = cache_dir.join("verdicts.json");
+    let cache_flag = format!("--verify-cache={}", cache.display());
+    let github_endpoint = format!("github={}", github.url());
+    let aws_endpoint = format!("aws-sts={}", aws.url());
+    let args = [
+        "--verify",
+        "--verify-endpoint",
+        &github_endpoint,
+        "--verify-endpoint",
+        &aws_endpoint,
+        &cache_flag,
+    ];
+    let (first, json) = run_in(&tree, &args);
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    assert_eq!((github.requests().len(), aws.requests().len()), (2, 1));
+    let mut expected = verdicts(&json);
+    expected.sort();
+
+    let written = std::fs::read_to_string(&cache).unwrap();
+    for part in [
+        GITHUB_TOKEN,
+        GITHUB_TOKEN_2,
+        "AKIA6FPXIXLBKGB9EGZC",
+        "wImE/DswK/uKpvrN4WVP8ebz6n2dVcExSonFMFMq",
+    ] {
+        assert!(!written.contains(part), "{part} is in the cache: {written}");
+        assert!(
+            !written.contains(&part[4..20]),
+            "part of {part} is in the cache"
+        );
+    }
+
+    // The second run asks nobody and says the same.
+    let (second, json) = run_in(&tree, &args);
+    assert_eq!(second.code, 1);
+    assert_eq!((github.requests().len(), aws.requests().len()), (2, 1));
+    let mut again = verdicts(&json);
+    again.sort();
+    assert_eq!(again, expected);
+    let live = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("live.env"))
+        .unwrap();
+    assert_eq!(live["verification"]["identity"], "octo-test");
+    assert!(
+        second.stderr.contains("3 answered from the cache"),
+        "{}",
+        second.stderr
+    );
+
+    // Expired verdicts are asked again.
+    let mut expired = args.to_vec();
+    expired.extend(["--verify-cache-ttl", "0s"]);
+    run_in(&tree, &expired);
+    assert_eq!((github.requests().len(), aws.requests().len()), (4, 2));
+}
+
+#[test]
+fn unknown_verdicts_are_not_cached_and_a_broken_cache_is_an_error() {
+    let failing = Server::start(|_, _| Response::json(503, json!({})));
+    let tree = Tree::new();
+    tree.write("a.env", format!("GITHUB_TOKEN={GITHUB_TOKEN}\n"));
+    let cache_dir = Tree::new();
+    let cache = cache_dir.join("verdicts.json");
+    let cache_flag = format!("--verify-cache={}", cache.display());
+    let endpoint = format!("github={}", failing.url());
+    let args = ["--verify", "--verify-endpoint", &endpoint, &cache_flag];
+    run_in(&tree, &args);
+    run_in(&tree, &args);
+    assert_eq!(failing.requests().len(), 6, "three attempts each run");
+
+    std::fs::write(&cache, "{ not json").unwrap();
+    let (run, _) = run_in(&tree, &args);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("verdicts.json")
+            && run.stderr.contains("not a keysift verification cache"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&cache).unwrap(), "{ not json");
+}

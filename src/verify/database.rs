@@ -289,7 +289,7 @@ fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
 
 /// 18 unpredictable bytes for a nonce: the process's random SipHash keys, stirred with the
 /// time and a counter.
-fn random_bytes() -> [u8; 18] {
+pub(super) fn random_bytes() -> [u8; 18] {
     use std::{
         collections::hash_map::RandomState,
         hash::{BuildHasher, Hasher},

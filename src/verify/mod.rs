@@ -16,6 +16,7 @@
 
 mod aws;
 mod azure;
+mod cache;
 pub mod check;
 mod client;
 mod database;
@@ -31,16 +32,18 @@ use std::{
     time::Duration,
 };
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::{findings::Finding, rules::RuleSet};
+use cache::VerdictCache;
+pub use cache::{parse_ttl, CacheSettings};
 use check::{CompanionSpec, HttpCheck, TypedKind};
 use client::{Answer, Client, Prepared};
 use template::Escape;
 
 /// What the provider said about a credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// It works.
@@ -99,6 +102,8 @@ pub struct VerifyOptions {
     /// Let checks whose server comes from the secret (database URIs) reach private, loopback
     /// and link-local addresses.
     pub allow_private: bool,
+    /// Keep live and invalid verdicts on disk between runs (see [`cache`]).
+    pub cache: Option<CacheSettings>,
 }
 
 impl Default for VerifyOptions {
@@ -109,15 +114,20 @@ impl Default for VerifyOptions {
             concurrency: 8,
             per_host_interval: Duration::from_millis(50),
             allow_private: false,
+            cache: None,
         }
     }
 }
 
 /// Counts of a verification run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifyStats {
-    /// Distinct secrets checked (requests made, retries aside).
+    /// Distinct secrets checked (asked, or answered from the on-disk cache).
     pub checked: usize,
+    /// Of those, answered from the on-disk cache without a request.
+    pub cached: usize,
+    /// Why the on-disk cache could not be written, if it could not.
+    pub cache_error: Option<String>,
     /// Of those, live.
     pub live: usize,
     /// Findings whose signature has no check.
@@ -290,10 +300,18 @@ pub struct Verifier {
     companion_signatures: BTreeSet<String>,
     options: VerifyOptions,
     client: Client,
+    cache: Option<std::sync::Mutex<VerdictCache>>,
 }
 
 /// One distinct credential to check: the check and the values.
 type Job = (Arc<dyn Check>, Values);
+
+/// A job's name in the caches (a digest of its signature and values) and the values that
+/// must never be written down with its verdict (the secret and any companion).
+struct JobKey {
+    digest: [u8; 32],
+    private: Vec<String>,
+}
 
 impl Verifier {
     /// The verifier for `rules`. Fails when an endpoint override names no check, or points
@@ -336,6 +354,10 @@ impl Verifier {
             allowed_base(url).map_err(|why| format!("--verify-endpoint {name}: {why}"))?;
         }
         let client = Client::new(options.timeout, options.per_host_interval);
+        let cache = match &options.cache {
+            Some(settings) => Some(std::sync::Mutex::new(VerdictCache::open(settings.clone())?)),
+            None => None,
+        };
         let companion_signatures = checks
             .values()
             .filter_map(|c| c.companion.as_ref())
@@ -346,6 +368,7 @@ impl Verifier {
             companion_signatures,
             options,
             client,
+            cache,
         })
     }
 
@@ -356,6 +379,7 @@ impl Verifier {
     pub fn verify(&self, findings: &mut Vec<Finding>) -> VerifyStats {
         let mut stats = VerifyStats::default();
         let mut jobs: Vec<Job> = Vec::new();
+        let mut keys: Vec<JobKey> = Vec::new();
         let mut job_of: HashMap<[u8; 32], usize> = HashMap::new();
         // Per finding: its job, or why it has none ("" when its signature has no check).
         let mut assigned: Vec<Result<usize, String>> = Vec::with_capacity(findings.len());
@@ -389,6 +413,7 @@ impl Verifier {
                     .collect(),
             };
             let mut missing = None;
+            let mut private = vec![values.secret.clone()];
             for name in &entry.needs {
                 if values.get(name).is_some() {
                     continue;
@@ -400,6 +425,7 @@ impl Verifier {
                     .and_then(|spec| companion_of(findings, &companions, i, spec));
                 match partner {
                     Some(j) => {
+                        private.push(findings[j].found.secret.clone());
                         values
                             .named
                             .push((name.clone(), findings[j].found.secret.clone()));
@@ -419,10 +445,14 @@ impl Verifier {
             let job = *job_of.entry(key).or_insert(next);
             if job == next {
                 jobs.push((entry.check.clone(), values));
+                keys.push(JobKey {
+                    digest: key,
+                    private,
+                });
             }
             assigned.push(Ok(job));
         }
-        let results = self.run(&jobs);
+        let results = self.answers(&jobs, &keys, &mut stats);
         stats.checked = jobs.len();
         stats.live = results.iter().filter(|v| v.status == Verdict::Live).count();
         for (finding, job) in findings.iter_mut().zip(assigned) {
@@ -450,6 +480,40 @@ impl Verifier {
             !folded[index - 1]
         });
         stats
+    }
+
+    /// The verdicts of `jobs`: from the on-disk cache when it has them, else asked (and then
+    /// remembered).
+    fn answers(
+        &self,
+        jobs: &[Job],
+        keys: &[JobKey],
+        stats: &mut VerifyStats,
+    ) -> Vec<Arc<Verification>> {
+        let Some(cache) = &self.cache else {
+            return self.run(jobs);
+        };
+        let Ok(mut cache) = cache.lock() else {
+            return self.run(jobs);
+        };
+        let mut results: Vec<Option<Arc<Verification>>> = keys
+            .iter()
+            .map(|key| cache.get(&key.digest).map(Arc::new))
+            .collect();
+        let pending: Vec<usize> = (0..jobs.len()).filter(|&i| results[i].is_none()).collect();
+        stats.cached = jobs.len() - pending.len();
+        let to_ask: Vec<Job> = pending.iter().map(|&i| jobs[i].clone()).collect();
+        for (&i, answer) in pending.iter().zip(self.run(&to_ask)) {
+            let parts: Vec<&str> = keys[i].private.iter().map(String::as_str).collect();
+            let kept = Verification {
+                identity: answer.identity.as_deref().map(|id| scrub_parts(id, &parts)),
+                ..(*answer).clone()
+            };
+            cache.put(&keys[i].digest, &kept);
+            results[i] = Some(answer);
+        }
+        stats.cache_error = cache.save().err();
+        results.into_iter().flatten().collect()
     }
 
     /// Runs the jobs on a small pool of threads.
@@ -601,10 +665,16 @@ fn allowed_base(url: &str) -> Result<(), String> {
 
 /// Removes every trace of the credential's parts from a message (raw and URL-encoded).
 fn scrub(message: &str, values: &Values) -> String {
+    let parts: Vec<&str> = std::iter::once(values.secret.as_str())
+        .chain(values.named.iter().map(|(_, v)| v.as_str()))
+        .collect();
+    scrub_parts(message, &parts)
+}
+
+/// Removes every trace of `parts` from a message (raw and URL-encoded).
+fn scrub_parts(message: &str, parts: &[&str]) -> String {
     let mut clean = message.to_string();
-    let parts =
-        std::iter::once(values.secret.as_str()).chain(values.named.iter().map(|(_, v)| v.as_str()));
-    for part in parts.filter(|p| p.len() >= 4) {
+    for part in parts.iter().filter(|p| p.len() >= 4) {
         clean = clean
             .replace(part, "[redacted]")
             .replace(&crate::net::percent_encode(part), "[redacted]");
