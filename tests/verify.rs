@@ -304,7 +304,7 @@ fn every_built_in_check_sends_its_request_and_reads_its_answer() {
             let method = format!("{:?}", check.method).to_uppercase();
             assert_eq!(request.method, method, "{}", signature.id());
             let query_free = check.path.split('?').next().unwrap();
-            if !query_free.contains("{secret}") {
+            if !query_free.contains('{') {
                 assert!(
                     request.path.starts_with(query_free),
                     "{}: {}",
@@ -312,8 +312,9 @@ fn every_built_in_check_sends_its_request_and_reads_its_answer() {
                     request.path
                 );
             } else {
+                let fixed = query_free.split('{').next().unwrap();
                 assert!(
-                    !request.path.contains('{'),
+                    request.path.starts_with(fixed) && !request.path.contains('{'),
                     "{}: {}",
                     signature.id(),
                     request.path

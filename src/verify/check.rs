@@ -127,6 +127,9 @@ impl HttpCheck {
         if !self.base.starts_with("https://") {
             problems.push(format!("verify.base {:?} is not an HTTPS URL", self.base));
         }
+        if let Err(why) = base_template_is_safe(&self.base) {
+            problems.push(format!("verify.base {:?}: {why}", self.base));
+        }
         if self.endpoint.is_empty()
             || !self
                 .endpoint
@@ -167,6 +170,35 @@ impl HttpCheck {
             }
         }
         problems
+    }
+}
+
+/// A base URL may name one value, as the first label of its host in front of the provider's
+/// fixed domain (`https://{shop}.myshopify.com`): the value is then only ever a subdomain of
+/// that domain (see [`super::template::Escape::Label`]).
+fn base_template_is_safe(base: &str) -> Result<(), String> {
+    let names = super::template::placeholders(base)?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    let host = base
+        .strip_prefix("https://")
+        .map(|rest| rest.split('/').next().unwrap_or(rest))
+        .unwrap_or_default();
+    let suffix = host
+        .strip_prefix('{')
+        .and_then(|rest| rest.split_once("}."))
+        .map(|(_, suffix)| suffix);
+    match suffix {
+        Some(domain)
+            if names.len() == 1
+                && domain.contains('.')
+                && !domain.contains(['{', '}'])
+                && host.len() + "https://".len() == base.len() =>
+        {
+            Ok(())
+        }
+        _ => Err("a placeholder may only be the host's first label, before a fixed domain".into()),
     }
 }
 
@@ -255,6 +287,21 @@ mod tests {
         let problems = c.problems().join("\n");
         for expected in ["HTTPS", "POST", "JSON pointer", "template"] {
             assert!(problems.contains(expected), "{problems}");
+        }
+    }
+
+    #[test]
+    fn base_urls_name_a_value_only_as_a_subdomain() {
+        assert!(base_template_is_safe("https://api.example.com").is_ok());
+        assert!(base_template_is_safe("https://{shop}.myshopify.com").is_ok());
+        for unsafe_base in [
+            "https://{host}",
+            "https://{shop}.com.{x}",
+            "https://api.example.com/{path}",
+            "https://x{shop}.example.com",
+            "https://{shop}.localhost",
+        ] {
+            assert!(base_template_is_safe(unsafe_base).is_err(), "{unsafe_base}");
         }
     }
 

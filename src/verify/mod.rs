@@ -200,7 +200,8 @@ impl Check for HttpCheck {
     }
 
     fn needs(&self) -> Vec<String> {
-        let templates = std::iter::once(&self.path)
+        let templates = [&self.base, &self.path]
+            .into_iter()
             .chain(self.headers.values())
             .chain(self.body.iter())
             .chain(self.basic_auth.iter().flat_map(|b| [&b.user, &b.password]));
@@ -223,6 +224,7 @@ impl Check for HttpCheck {
 impl HttpCheck {
     fn request(&self, base: &str, values: &Values) -> Result<Prepared, String> {
         let value = |name: &str| values.get(name);
+        let base = template::render(base, value, Escape::Label)?;
         let path = template::render(&self.path, value, Escape::Url)?;
         let mut headers = Vec::new();
         for (name, header) in &self.headers {
@@ -415,14 +417,19 @@ impl Verifier {
             let mut missing = None;
             let mut private = vec![values.secret.clone()];
             for name in &entry.needs {
-                if values.get(name).is_some() {
+                let spec = entry.companion.as_ref().filter(|spec| spec.name == *name);
+                if let Some(have) = values.get(name) {
+                    // The pattern matched the other part too (or another signature of the same
+                    // secret did); its own finding, when there is one, folds in all the same.
+                    if let Some(spec) = spec {
+                        private.push(have.to_string());
+                        let same = companion_of(findings, &companions, i, spec)
+                            .filter(|&j| findings[j].found.secret == have);
+                        pairs.extend(same.map(|j| (i, j)));
+                    }
                     continue;
                 }
-                let partner = entry
-                    .companion
-                    .as_ref()
-                    .filter(|spec| spec.name == *name)
-                    .and_then(|spec| companion_of(findings, &companions, i, spec));
+                let partner = spec.and_then(|spec| companion_of(findings, &companions, i, spec));
                 match partner {
                     Some(j) => {
                         private.push(findings[j].found.secret.clone());
