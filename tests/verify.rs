@@ -764,3 +764,127 @@ fn unknown_verdicts_are_not_cached_and_a_broken_cache_is_an_error() {
     );
     assert_eq!(std::fs::read_to_string(&cache).unwrap(), "{ not json");
 }
+
+#[test]
+fn mysql_logins_are_checked_against_a_real_mariadb_server() {
+    if !have("/usr/sbin/mariadbd") {
+        return;
+    }
+    let dir = Tree::new();
+    let data = dir.join("data");
+    let socket = dir.join("mariadb.sock");
+    // MariaDB refuses to run as root unless told to run as root.
+    let as_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let user_flag = if as_root { "--user=root" } else { "--verbose" };
+    let status = std::process::Command::new("mariadb-install-db")
+        .args([
+            "--no-defaults",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            user_flag,
+        ])
+        .arg(format!("--datadir={}", data.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "mariadb-install-db failed");
+    let port = free_port();
+    let child = std::process::Command::new("/usr/sbin/mariadbd")
+        .args([
+            "--no-defaults",
+            "--bind-address=127.0.0.1",
+            "--skip-log-bin",
+            user_flag,
+        ])
+        .arg(format!("--datadir={}", data.display()))
+        .arg(format!("--socket={}", socket.display()))
+        .arg(format!("--port={port}"))
+        .arg(format!("--pid-file={}", dir.join("mariadbd.pid").display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _daemon = Daemon { child, _dir: dir };
+    wait_for_port(port);
+    let create = format!("CREATE USER 'keysift'@'%' IDENTIFIED BY '{DB_PASSWORD}'");
+    let status = std::process::Command::new("mariadb")
+        .args(["--no-defaults", "-u", "root", "-e", &create])
+        .arg(format!("--socket={}", socket.display()))
+        .status()
+        .unwrap();
+    assert!(status.success(), "creating the test user failed");
+
+    let uris = format!(
+        "DATABASE_URL=mysql://keysift:{DB_PASSWORD}@127.0.0.1:{port}/app\n\
+         OLD_URL=mysql://keysift:Xr4-Tq8wNz2bLk6@127.0.0.1:{port}/app\n\
+         GHOST_URL=mariadb://ghost:Pw8-Lz3qRt6Vn1@127.0.0.1:{port}/app\n"
+    );
+    let (run, found) = database_verdicts(&uris, &["--verify-allow-private"]);
+    assert_eq!(found.len(), 3, "{}", run.stderr);
+    let by_line = |line: u64| found.iter().find(|f| f["line"] == line).unwrap().clone();
+    assert_eq!(
+        by_line(1)["verification"]["status"],
+        "live",
+        "{:?}",
+        by_line(1)
+    );
+    assert_eq!(
+        by_line(1)["verification"]["identity"],
+        format!("keysift@127.0.0.1:{port}")
+    );
+    assert_eq!(
+        by_line(2)["verification"]["status"],
+        "invalid",
+        "{:?}",
+        by_line(2)
+    );
+    assert_eq!(
+        by_line(3)["verification"]["status"],
+        "invalid",
+        "{:?}",
+        by_line(3)
+    );
+    assert!(!run.stdout.contains(DB_PASSWORD) && !run.stderr.contains(DB_PASSWORD));
+
+    // Without --verify-allow-private a loopback server is refused before connecting.
+    let (_, found) = database_verdicts(&uris, &[]);
+    for f in &found {
+        assert_eq!(f["verification"]["status"], "unknown");
+        assert!(f["verification"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("--verify-allow-private"));
+    }
+}
+
+/// A server that is not MySQL (here: an HTTP server) gives an unknown verdict with the reason,
+/// never a crash or a hang.
+#[test]
+fn a_mysql_uri_pointing_at_something_else_is_unknown() {
+    let server = Server::start(|_, _| Response::new(200, "hello"));
+    // The HTTP server waits for a request while a MySQL client waits for a greeting: the
+    // timeout ends it.
+    let uri = format!(
+        "DB=mysql://keysift:Xr4-Tq8wNz2bLk6@127.0.0.1:{}/app\n",
+        server.port
+    );
+    let (_, found) = database_verdicts(&uri, &["--verify-allow-private", "--verify-timeout", "1"]);
+    assert_eq!(
+        found[0]["verification"]["status"], "unknown",
+        "{:?}",
+        found[0]
+    );
+    let closed = free_port();
+    let uri = format!("DB=mysql://keysift:Xr4-Tq8wNz2bLk6@127.0.0.1:{closed}/app\n");
+    let (_, found) = database_verdicts(&uri, &["--verify-allow-private"]);
+    assert_eq!(found[0]["verification"]["status"], "unknown");
+    assert!(found[0]["verification"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("cannot connect"));
+}

@@ -222,6 +222,9 @@ pub enum TypedKind {
     /// A Redis login from a URI's optional `user`, `host`, optional `port` groups and the
     /// password.
     Redis,
+    /// A MySQL or MariaDB login from a URI's `user`, `host`, optional `port` groups and the
+    /// password.
+    Mysql,
     /// A Google Cloud service-account key: an RS256 JWT assertion exchanged for a token. The
     /// PEM private key is the secret; needs `{client_email}`.
     GcpServiceAccount,

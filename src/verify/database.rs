@@ -6,6 +6,7 @@
 //!   (invalid password) is invalid. Plain TCP only: a server that insists on TLS gives
 //!   "unknown".
 //! * Redis: `AUTH [user] password`; `+OK` is live, `WRONGPASS` or "invalid password" invalid.
+//! * MySQL and MariaDB: the handshake and a password login (see [`super::mysql`]).
 //!
 //! The server's address comes from the secret itself, so it is resolved and refused when it
 //! is private, loopback or link-local (see [`crate::net::resolve_public`]) unless the user
@@ -30,6 +31,8 @@ pub enum Database {
     Postgres,
     /// Redis (default port 6379).
     Redis,
+    /// MySQL and MariaDB (default port 3306; see [`super::mysql`]).
+    MySql,
 }
 
 /// The largest protocol message read from a server.
@@ -46,6 +49,7 @@ impl Database {
         let default_port = match self {
             Database::Postgres => 5432,
             Database::Redis => 6379,
+            Database::MySql => 3306,
         };
         let port = match values.get("port") {
             Some(port) => port.parse().map_err(|_| "bad port in the URI")?,
@@ -60,6 +64,7 @@ impl Database {
         let verdict = match self {
             Database::Postgres => postgres_login(&mut stream, &user, &password),
             Database::Redis => redis_login(&mut stream, &user, &password),
+            Database::MySql => super::mysql::login(&mut stream, &user, &password),
         };
         verdict.map(|status| Verification {
             status,

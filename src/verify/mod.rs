@@ -21,6 +21,7 @@ pub mod check;
 mod client;
 mod database;
 mod gcp;
+mod mysql;
 mod template;
 
 use std::{
@@ -327,6 +328,7 @@ impl Verifier {
                     TypedKind::AwsSts => Arc::new(AwsSts),
                     TypedKind::Postgres => Arc::new(DatabaseCheck(database::Database::Postgres)),
                     TypedKind::Redis => Arc::new(DatabaseCheck(database::Database::Redis)),
+                    TypedKind::Mysql => Arc::new(DatabaseCheck(database::Database::MySql)),
                     TypedKind::GcpServiceAccount => Arc::new(gcp::ServiceAccount),
                     TypedKind::AzureStorage => Arc::new(azure::StorageSharedKey),
                 },
