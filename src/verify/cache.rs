@@ -105,8 +105,8 @@ impl VerdictCache {
                 (key, file.entries)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut key = super::database::random_bytes().to_vec();
-                key.extend_from_slice(&super::database::random_bytes()[..14]);
+                let mut key = super::scram::random_bytes().to_vec();
+                key.extend_from_slice(&super::scram::random_bytes()[..14]);
                 (key, BTreeMap::new())
             }
             Err(e) => return Err(format!("{shown}: {e}")),

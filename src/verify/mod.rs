@@ -16,12 +16,15 @@
 
 mod aws;
 mod azure;
+mod bson;
 mod cache;
 pub mod check;
 mod client;
 mod database;
 mod gcp;
+mod mongo;
 mod mysql;
+mod scram;
 mod template;
 
 use std::{
@@ -329,6 +332,7 @@ impl Verifier {
                     TypedKind::Postgres => Arc::new(DatabaseCheck(database::Database::Postgres)),
                     TypedKind::Redis => Arc::new(DatabaseCheck(database::Database::Redis)),
                     TypedKind::Mysql => Arc::new(DatabaseCheck(database::Database::MySql)),
+                    TypedKind::Mongodb => Arc::new(DatabaseCheck(database::Database::MongoDb)),
                     TypedKind::GcpServiceAccount => Arc::new(gcp::ServiceAccount),
                     TypedKind::AzureStorage => Arc::new(azure::StorageSharedKey),
                 },
