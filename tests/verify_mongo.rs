@@ -16,6 +16,7 @@ use std::{
 
 use base64::Engine as _;
 use common::{keysift, Tree};
+use md5::Digest as _;
 use serde_json::Value;
 
 const USER: &str = "reporting";
@@ -140,15 +141,50 @@ fn send_message(stream: &mut TcpStream, doc: Vec<(&str, V)>) {
     stream.write_all(&out).unwrap();
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
-    ring::hmac::sign(&key, data).as_ref().to_vec()
+/// The SCRAM primitives of one mechanism, from ring.
+struct Scram {
+    sha1: bool,
 }
 
-fn sha256(data: &[u8]) -> Vec<u8> {
-    ring::digest::digest(&ring::digest::SHA256, data)
-        .as_ref()
-        .to_vec()
+impl Scram {
+    fn hmac(&self, key: &[u8], data: &[u8]) -> Vec<u8> {
+        let algorithm = match self.sha1 {
+            true => ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+            false => ring::hmac::HMAC_SHA256,
+        };
+        ring::hmac::sign(&ring::hmac::Key::new(algorithm, key), data)
+            .as_ref()
+            .to_vec()
+    }
+
+    fn hash(&self, data: &[u8]) -> Vec<u8> {
+        let algorithm = match self.sha1 {
+            true => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+            false => &ring::digest::SHA256,
+        };
+        ring::digest::digest(algorithm, data).as_ref().to_vec()
+    }
+
+    /// The salted password; SCRAM-SHA-1 in MongoDB salts MD5("user:mongo:password") in hex.
+    fn salted(&self, salt: &[u8]) -> Vec<u8> {
+        let (algorithm, length, password) = match self.sha1 {
+            true => {
+                let digest = md5::Md5::digest(format!("{USER}:mongo:{PASSWORD}"));
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                (ring::pbkdf2::PBKDF2_HMAC_SHA1, 20, hex)
+            }
+            false => (ring::pbkdf2::PBKDF2_HMAC_SHA256, 32, PASSWORD.to_string()),
+        };
+        let mut out = vec![0; length];
+        ring::pbkdf2::derive(
+            algorithm,
+            NonZeroU32::new(4096).unwrap(),
+            salt,
+            password.as_bytes(),
+            &mut out,
+        );
+        out
+    }
 }
 
 fn denied(stream: &mut TcpStream) {
@@ -166,8 +202,10 @@ fn denied(stream: &mut TcpStream) {
 /// How the stand-in behaves.
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
-    /// As MongoDB does.
+    /// As MongoDB does, with SCRAM-SHA-256 and SCRAM-SHA-1 credentials for the user.
     Honest,
+    /// As MongoDB does for a user created with SCRAM-SHA-1 only.
+    Sha1Only,
     /// Accepts any proof and signs its answer with garbage.
     Liar,
 }
@@ -177,22 +215,43 @@ fn serve(mut stream: TcpStream, mode: Mode) {
     let b64 = base64::engine::general_purpose::STANDARD;
     let salt = b"keysift-test-salt".to_vec();
     let iterations = 4096;
-    let mut salted = [0u8; 32];
-    ring::pbkdf2::derive(
-        ring::pbkdf2::PBKDF2_HMAC_SHA256,
-        NonZeroU32::new(iterations).unwrap(),
-        &salt,
-        PASSWORD.as_bytes(),
-        &mut salted,
-    );
+    // The handshake: which mechanisms the user has.
+    let Some(hello) = read_message(&mut stream) else {
+        return;
+    };
+    assert_eq!(get(&hello, "hello"), Some(&V::Int(1)));
+    let asks_for_user =
+        get(&hello, "saslSupportedMechs") == Some(&V::Str(format!("{AUTH_DB}.{USER}")));
+    let mechs: &[&str] = match mode {
+        _ if !asks_for_user => &[],
+        Mode::Sha1Only => &["SCRAM-SHA-1"],
+        Mode::Honest | Mode::Liar => &["SCRAM-SHA-1", "SCRAM-SHA-256"],
+    };
+    let mut answer = vec![("isWritablePrimary", V::Bool(true)), ("ok", V::Double(1.0))];
+    if !mechs.is_empty() {
+        let list = mechs
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (i.to_string(), V::Str(m.to_string())))
+            .collect();
+        answer.insert(0, ("saslSupportedMechs", V::Doc(list)));
+    }
+    send_message(&mut stream, answer);
+
     let Some(start) = read_message(&mut stream) else {
         return;
     };
     assert_eq!(get(&start, "saslStart"), Some(&V::Int(1)));
-    assert_eq!(
-        get(&start, "mechanism"),
-        Some(&V::Str("SCRAM-SHA-256".into()))
-    );
+    let scram = Scram {
+        sha1: mode == Mode::Sha1Only,
+    };
+    let expected = if scram.sha1 {
+        "SCRAM-SHA-1"
+    } else {
+        "SCRAM-SHA-256"
+    };
+    assert_eq!(get(&start, "mechanism"), Some(&V::Str(expected.into())));
+    let salted = scram.salted(&salt);
     assert_eq!(get(&start, "$db"), Some(&V::Str(AUTH_DB.into())));
     let Some(V::Bin(first)) = get(&start, "payload") else {
         panic!("no payload")
@@ -238,15 +297,15 @@ fn serve(mut stream: TcpStream, mode: Mode) {
     let (without_proof, proof) = last.rsplit_once(",p=").unwrap();
     assert!(without_proof.starts_with(&format!("c=biws,r={client_nonce}Zq3srvNonce9")));
     let auth_message = format!("{bare},{server_first},{without_proof}");
-    let stored_key = sha256(&hmac(&salted, b"Client Key"));
-    let signature = hmac(&stored_key, auth_message.as_bytes());
+    let stored_key = scram.hash(&scram.hmac(&salted, b"Client Key"));
+    let signature = scram.hmac(&stored_key, auth_message.as_bytes());
     let proof = b64.decode(proof).unwrap();
     let client_key: Vec<u8> = proof.iter().zip(&signature).map(|(p, s)| p ^ s).collect();
-    let genuine = sha256(&client_key) == stored_key;
+    let genuine = scram.hash(&client_key) == stored_key;
     let server_signature = match mode {
-        Mode::Honest if !genuine => return denied(&mut stream),
-        Mode::Honest => hmac(&hmac(&salted, b"Server Key"), auth_message.as_bytes()),
         Mode::Liar => vec![7; 32],
+        _ if !genuine => return denied(&mut stream),
+        _ => scram.hmac(&scram.hmac(&salted, b"Server Key"), auth_message.as_bytes()),
     };
     send_message(
         &mut stream,
@@ -314,6 +373,18 @@ fn mongodb_logins_use_scram_sha_256() {
     let found = verdicts(&uris, &[]);
     assert!(found.iter().all(|v| v["status"] == "unknown"));
     assert_eq!(connections.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn users_with_only_scram_sha_1_credentials_use_it() {
+    let (port, _) = mongod(Mode::Sha1Only);
+    let uris = format!(
+        "A=mongodb://{USER}:{PASSWORD}@127.0.0.1:{port}/{AUTH_DB}\n\
+         B=mongodb://{USER}:Wr0ng-Pw5-Zq8vLx1@127.0.0.1:{port}/{AUTH_DB}\n"
+    );
+    let found = verdicts(&uris, &["--verify-allow-private"]);
+    assert_eq!(found[0]["status"], "live", "{:?}", found[0]);
+    assert_eq!(found[1]["status"], "invalid", "{:?}", found[1]);
 }
 
 #[test]

@@ -225,7 +225,7 @@ pub enum TypedKind {
     /// A MySQL or MariaDB login from a URI's `user`, `host`, optional `port` groups and the
     /// password.
     Mysql,
-    /// A MongoDB login (SCRAM-SHA-256) from a URI's `user`, `host` (the first of its list),
+    /// A MongoDB login (SCRAM-SHA-256 or SCRAM-SHA-1) from a URI's `user`, `host` (the first of its list),
     /// optional `database` and `auth_source` groups and the password; `srv` marks a
     /// `mongodb+srv://` URI, which is not resolved.
     Mongodb,

@@ -7,7 +7,7 @@
 //!   "unknown".
 //! * Redis: `AUTH [user] password`; `+OK` is live, `WRONGPASS` or "invalid password" invalid.
 //! * MySQL and MariaDB: the handshake and a password login (see [`super::mysql`]).
-//! * MongoDB: SCRAM-SHA-256 in OP_MSG (see [`super::mongo`]); `mongodb+srv://` URIs, whose
+//! * MongoDB: SCRAM-SHA-256 or SCRAM-SHA-1 in OP_MSG (see [`super::mongo`]); `mongodb+srv://` URIs, whose
 //!   servers are in DNS SRV records, are not resolved and give "unknown".
 //!
 //! The server's address comes from the secret itself, so it is resolved and refused when it

@@ -1,6 +1,10 @@
-//! The MongoDB login: SCRAM-SHA-256 (`saslStart`, `saslContinue`) in OP_MSG messages, against
-//! the URI's authentication database. Nothing is read; the connection is closed after the
-//! answer.
+//! The MongoDB login: SCRAM (`saslStart`, `saslContinue`) in OP_MSG messages, against the URI's
+//! authentication database. Nothing is read; the connection is closed after the answer.
+//!
+//! The mechanism is negotiated as drivers do: `hello` with `saslSupportedMechs` names the
+//! mechanisms the user has credentials for. SCRAM-SHA-256 is preferred; SCRAM-SHA-1 (whose
+//! password is MD5(`user:mongo:password`) in hex) is used for users that only have it, so that
+//! such a user is never judged invalid for the wrong mechanism.
 //!
 //! The server's final SCRAM message is checked too: a server that accepts the proof without
 //! proving it knows the password is not believed. `AuthenticationFailed` (code 18, which is
@@ -12,9 +16,11 @@ use std::{
     net::TcpStream,
 };
 
+use md5::Digest as _;
+
 use super::{
     bson::{self, Bson, Document},
-    scram::ScramClient,
+    scram::{ScramClient, ScramHash},
     Verdict,
 };
 
@@ -36,11 +42,20 @@ pub fn login(
         stream,
         request_id: 0,
     };
-    let mut scram = ScramClient::new(user);
     let text = |s: &str| Bson::String(s.to_string());
+    let hash = mechanism(&mut connection, user, auth_db)?;
+    let (name, password) = match hash {
+        ScramHash::Sha256 => ("SCRAM-SHA-256", password.to_string()),
+        ScramHash::Sha1 => {
+            let digest = md5::Md5::digest(format!("{user}:mongo:{password}"));
+            ("SCRAM-SHA-1", crate::hex::hex(&digest))
+        }
+    };
+    let password = password.as_str();
+    let mut scram = ScramClient::with_hash(hash, user);
     let reply = connection.command(vec![
         ("saslStart".into(), Bson::Int32(1)),
-        ("mechanism".into(), text("SCRAM-SHA-256")),
+        ("mechanism".into(), text(name)),
         (
             "payload".into(),
             Bson::Binary(scram.first_message().into_bytes()),
@@ -81,6 +96,43 @@ pub fn login(
         }
     }
     Err("the server did not finish the login".into())
+}
+
+/// The SCRAM hash to log in with: what `hello` says the user has, SHA-256 first. A server that
+/// does not say (an unknown user, an old server) is tried with SCRAM-SHA-256.
+fn mechanism(
+    connection: &mut Connection<'_>,
+    user: &str,
+    auth_db: &str,
+) -> Result<ScramHash, String> {
+    let reply = connection.command(vec![
+        ("hello".into(), Bson::Int32(1)),
+        (
+            "saslSupportedMechs".into(),
+            Bson::String(format!("{auth_db}.{user}")),
+        ),
+        ("$db".into(), Bson::String("admin".into())),
+    ])?;
+    let Some(Bson::Document(list)) = bson::get(&reply, "saslSupportedMechs") else {
+        return Ok(ScramHash::Sha256);
+    };
+    let names: Vec<&str> = list
+        .iter()
+        .filter_map(|(_, v)| match v {
+            Bson::String(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    if names.contains(&"SCRAM-SHA-256") {
+        Ok(ScramHash::Sha256)
+    } else if names.contains(&"SCRAM-SHA-1") {
+        Ok(ScramHash::Sha1)
+    } else {
+        Err(format!(
+            "the user logs in with {}, not a password mechanism keysift speaks",
+            names.join(", ")
+        ))
+    }
 }
 
 /// `None` for `ok: 1`; invalid for `AuthenticationFailed`; an error otherwise.
