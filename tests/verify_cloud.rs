@@ -335,6 +335,24 @@ fn azure_storage_keys_sign_a_read_of_the_service_properties() {
     assert_eq!(server.requests().len(), 2);
     assert!(!run.stdout.contains(&live_key[..20]) && !run.stderr.contains(&live_key[..20]));
 
+    // The account named by the variable before the key is the same pair.
+    let env = Tree::new();
+    env.write(
+        "azure.env",
+        format!("export AZURE_STORAGE_ACCOUNT=keysifttest\nexport AZURE_STORAGE_KEY={live_key}\n"),
+    );
+    let (_, findings) = scan(
+        &env,
+        &[
+            "--verify",
+            "--verify-endpoint",
+            &format!("azure-storage={}", server.url()),
+        ],
+    );
+    let live = finding(&findings, "azure.storage.account-key", "azure.env");
+    assert_eq!(live["verification"]["status"], "live", "{live:#}");
+    assert_eq!(server.requests().len(), 3);
+
     // Throttled and failing services: retried, then unknown with the status.
     let failing =
         Server::start(|_, _| Response::new(503, "<Error><Code>ServerBusy</Code></Error>"));
