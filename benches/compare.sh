@@ -5,12 +5,14 @@
 # runs twice: `keysift` (its default engine) and `keysift-hyperscan` (`--engine hyperscan`, with
 # its compiled database cached under $XDG_CACHE_HOME/keysift after the first run).
 #
-#   benches/compare.sh [--runs N] [--size SIZE] [--only generated|registry] [--tools "keysift kingfisher ..."]
+#   benches/compare.sh [--runs N] [--size SIZE] [--only generated|registry|bigfiles] [--tools "keysift kingfisher ..."]
 #
 # Corpora:
 #   generated  a synthetic tree of SIZE (default 500M) from `cargo run --example gen-corpus`,
 #              with planted secrets and an answer key
 #   registry   ~/.cargo/registry/src: real code from the crates keysift builds with
+#   bigfiles   six 60 MB files cut from the generated corpus: a few huge files, where a scanner
+#              that gives each file to one thread leaves cores idle
 #
 # Peers are installed outside the repository on first use: Kingfisher into a venv under
 # $BENCH_HOME (pip install kingfisher-bin), ripsecrets with `cargo install`, ripgrep and GNU time
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
     --size) SIZE="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
     --tools) TOOLS="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -83,6 +85,17 @@ corpus_dir() {
       fi
       echo "$dir" ;;
     registry) echo "$HOME/.cargo/registry/src" ;;
+    bigfiles)
+      local source dir=$WORK/bigfiles
+      source=$(corpus_dir generated)
+      if [ ! -f "$dir/.complete" ]; then
+        say "cutting six 60 MB files from $source into $dir"
+        rm -rf "$dir" && mkdir -p "$dir"
+        find "$source" -type f -print0 | sort -z | xargs -0 cat | head -c 360000000 |
+          split -b 60000000 -d - "$dir/part-"
+        touch "$dir/.complete"
+      fi
+      echo "$dir" ;;
   esac
 }
 
@@ -119,7 +132,7 @@ compare_on() {
 
 install_peers
 build_keysift
-for corpus in generated registry; do
+for corpus in generated registry bigfiles; do
   if [ -z "$ONLY" ] || [ "$ONLY" = "$corpus" ]; then
     compare_on "$corpus"
   fi

@@ -605,3 +605,67 @@ fn an_archive_on_stdin_is_opened() {
     assert_eq!(out.json()["findings"][0]["path"], "<stdin>!/deploy/.env");
     assert_eq!(out.json()["findings"][0]["origin"], "stdin");
 }
+
+/// Builds a blob of `len` filler bytes (one line per 64 bytes, or none) with `token` planted at
+/// each of `offsets`.
+fn blob_with_tokens(len: usize, offsets: &[usize], token: &str, newlines: bool) -> Vec<u8> {
+    let filler = b"lorem ipsum dolor sit amet consectetur adipiscing elit sed do x\n";
+    let mut blob: Vec<u8> = filler.iter().copied().cycle().take(len).collect();
+    if !newlines {
+        blob.iter_mut()
+            .filter(|b| **b == b'\n')
+            .for_each(|b| *b = b' ');
+    }
+    for &at in offsets {
+        blob[at - 1] = b' ';
+        blob[at..at + token.len()].copy_from_slice(token.as_bytes());
+        blob[at + token.len()] = b' ';
+    }
+    blob
+}
+
+#[test]
+fn huge_files_are_matched_in_chunks_and_seam_secrets_found_once() {
+    use keysift::scan::{CHUNK_LEN, CHUNK_OVERLAP, PARALLEL_MIN};
+    let len = 2 * CHUNK_LEN + 1000;
+    assert!(len >= PARALLEL_MIN, "the file must take the chunked path");
+    let token_len = GITHUB_TOKEN.len();
+    // Across the first seam, starting exactly on the second, ending exactly on it, and across
+    // the edges of the first chunk's view and of the second's.
+    let offsets = [
+        CHUNK_LEN - token_len / 2,
+        2 * CHUNK_LEN,
+        2 * CHUNK_LEN - token_len - 1,
+        CHUNK_LEN + CHUNK_OVERLAP - 10,
+        CHUNK_LEN - CHUNK_OVERLAP - 10,
+    ];
+    for newlines in [true, false] {
+        let tree = Tree::new();
+        let blob = blob_with_tokens(len, &offsets, GITHUB_TOKEN, newlines);
+        tree.write("huge.txt", &blob);
+        let out = scan_json(tree.path(), &[]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        let json = out.json();
+        let mut found: Vec<(u64, u64)> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["line"].as_u64().unwrap(), f["column"].as_u64().unwrap()))
+            .collect();
+        found.sort();
+        let mut expected: Vec<(u64, u64)> = offsets
+            .iter()
+            .map(|&at| {
+                let before = &blob[..at];
+                let line_start = before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+                (line as u64, (at - line_start + 1) as u64)
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(found, expected, "newlines: {newlines}");
+    }
+}

@@ -49,6 +49,20 @@ pub struct RawMatch {
     pub captures: Vec<NamedCapture>,
 }
 
+impl RawMatch {
+    /// The same match with its offsets moved `by` bytes later: from a slice's offsets to the
+    /// blob's.
+    pub fn shifted(mut self, by: usize) -> RawMatch {
+        if by > 0 {
+            let shift = |r: &mut Range<usize>| *r = r.start + by..r.end + by;
+            shift(&mut self.span);
+            shift(&mut self.secret);
+            self.captures.iter_mut().for_each(|c| shift(&mut c.span));
+        }
+        self
+    }
+}
+
 /// A named capture group's span.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedCapture {

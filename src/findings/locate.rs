@@ -61,21 +61,17 @@ pub fn describe(
             .then(a.raw.signature.cmp(&b.raw.signature))
     });
 
-    let specific: Vec<Range<usize>> = candidates
-        .iter()
-        .filter(|c| !is_generic(c))
-        .map(|c| c.raw.secret.clone())
-        .collect();
-    let overlaps_specific = |span: &Range<usize>| {
-        specific
+    let specific = SpanIndex::new(
+        candidates
             .iter()
-            .any(|s| s.start < span.end && span.start < s.end)
-    };
+            .filter(|c| !is_generic(c))
+            .map(|c| c.raw.secret.clone()),
+    );
 
     let mut kept: Vec<(Candidate, Vec<String>)> = Vec::new();
     let mut absorbed: Vec<Candidate> = Vec::new();
     for candidate in candidates {
-        if is_generic(&candidate) && overlaps_specific(&candidate.raw.secret) {
+        if is_generic(&candidate) && specific.first_overlapping(&candidate.raw.secret).is_some() {
             absorbed.push(candidate);
             continue;
         }
@@ -98,12 +94,10 @@ pub fn describe(
     }
 
     // A generic match explained by a specific one is named in the specific finding.
+    let kept_spans = SpanIndex::new(kept.iter().map(|(c, _)| c.raw.secret.clone()));
     for generic in absorbed {
-        let span = &generic.raw.secret;
-        let host = kept
-            .iter_mut()
-            .find(|(c, _)| c.raw.secret.start < span.end && span.start < c.raw.secret.end);
-        if let Some((_, also)) = host {
+        if let Some(host) = kept_spans.first_overlapping(&generic.raw.secret) {
+            let also = &mut kept[host].1;
             let id = rules.get(generic.raw.signature).id().to_string();
             if !also.contains(&id) {
                 also.push(id);
@@ -143,6 +137,37 @@ pub fn describe(
         .collect();
     redact_neighbours(&mut findings);
     findings
+}
+
+/// Spans sorted by start, answering "which is the first to overlap this one?" in O(log n):
+/// a blob with many thousands of candidates must not cost a quadratic merge.
+struct SpanIndex {
+    starts: Vec<usize>,
+    /// `reach[i]`: the largest end among the first `i + 1` spans.
+    reach: Vec<usize>,
+}
+
+impl SpanIndex {
+    /// Indexes `spans`, which must come sorted by start.
+    fn new(spans: impl Iterator<Item = Range<usize>>) -> SpanIndex {
+        let (mut starts, mut reach) = (Vec::new(), Vec::new());
+        for span in spans {
+            debug_assert!(starts.last().is_none_or(|&last| last <= span.start));
+            let furthest = reach.last().map_or(span.end, |&r: &usize| r.max(span.end));
+            starts.push(span.start);
+            reach.push(furthest);
+        }
+        SpanIndex { starts, reach }
+    }
+
+    /// The index of the first span (in start order) that overlaps `span`.
+    fn first_overlapping(&self, span: &Range<usize>) -> Option<usize> {
+        // Candidates start before `span` ends; the first of them reaching past its start is
+        // the first whose own end does (the running maximum first exceeds it there).
+        let before_end = self.starts.partition_point(|&start| start < span.end);
+        let first = self.reach[..before_end].partition_point(|&r| r <= span.start);
+        (first < before_end).then_some(first)
+    }
 }
 
 /// Masks, in each finding's snippet, the other secrets found on the same line: a snippet must
@@ -246,6 +271,25 @@ fn snippet(haystack: &[u8], line_start: usize, secret: Range<usize>) -> Snippet 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn span_index_finds_the_first_overlap_as_a_linear_search_would() {
+        let spans = [0..4, 2..3, 5..20, 6..7, 9..10, 30..31];
+        let index = SpanIndex::new(spans.iter().cloned());
+        for start in 0..32 {
+            for end in start + 1..33 {
+                let query = start..end;
+                let linear = spans
+                    .iter()
+                    .position(|s| s.start < query.end && query.start < s.end);
+                assert_eq!(index.first_overlapping(&query), linear, "{query:?}");
+            }
+        }
+        assert_eq!(
+            SpanIndex::new(std::iter::empty()).first_overlapping(&(0..5)),
+            None
+        );
+    }
 
     #[test]
     fn line_counter_tracks_lines_and_starts() {

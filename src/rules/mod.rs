@@ -22,7 +22,6 @@ pub mod spec;
 pub use checksum::ChecksumKind;
 pub use error::{Problem, RulesError, SourceLocation};
 pub use ruleset::{RuleSet, RuleSetBuilder, SignatureIndex};
-#[cfg(feature = "hyperscan")]
 pub(crate) use signature::MAX_WINDOW;
 pub use signature::{Example, Signature};
 

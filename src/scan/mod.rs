@@ -1,5 +1,6 @@
 //! The scanner (bytes in, findings out) and the parallel scan loop that feeds it.
 
+mod chunks;
 mod dedup;
 pub mod git;
 pub mod image;
@@ -8,6 +9,9 @@ mod summary;
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
+pub use chunks::{CHUNK_LEN, OVERLAP as CHUNK_OVERLAP, PARALLEL_MIN};
 pub use pipeline::{run, Event, RunOptions};
 pub use summary::Summary;
 
@@ -132,12 +136,42 @@ impl Scanner {
         haystack: &[u8],
         scratch: &mut ScanScratch,
     ) -> Result<Vec<Candidate>, MatchError> {
+        if haystack.len() < chunks::PARALLEL_MIN {
+            return self.chunk_candidates(haystack, &whole(haystack), scratch);
+        }
+        // A huge blob: its chunks are matched in parallel (see `chunks`), on the same thread
+        // pool as the other blobs, each with scratch of its own.
+        let plan = chunks::plan(haystack.len(), chunks::CHUNK_LEN, chunks::OVERLAP);
+        let per_chunk: Vec<Vec<Candidate>> = plan
+            .par_iter()
+            .map_init(
+                || self.new_scratch(),
+                |scratch, chunk| self.chunk_candidates(haystack, chunk, scratch),
+            )
+            .collect::<Result<_, _>>()?;
+        Ok(per_chunk.into_iter().flatten().collect())
+    }
+
+    /// The candidates that begin in the span `chunk` owns, matched over the span it sees.
+    /// Offsets are the blob's, and the filters judge them against the whole blob.
+    fn chunk_candidates(
+        &self,
+        haystack: &[u8],
+        chunk: &chunks::Chunk,
+        scratch: &mut ScanScratch,
+    ) -> Result<Vec<Candidate>, MatchError> {
         scratch.raw.clear();
-        self.matcher
-            .find_matches(haystack, &mut scratch.engine, &mut scratch.raw)?;
+        self.matcher.find_matches(
+            &haystack[chunk.sees.clone()],
+            &mut scratch.engine,
+            &mut scratch.raw,
+        )?;
+        let base = chunk.sees.start;
         Ok(scratch
             .raw
             .drain(..)
+            .map(|raw| raw.shifted(base))
+            .filter(|raw| chunk.owns.contains(&raw.span.start))
             .filter_map(|raw| self.filters.judge(&self.rules, haystack, raw))
             .collect())
     }
@@ -147,5 +181,13 @@ impl Scanner {
     pub fn scan_bytes(&self, haystack: &[u8]) -> Vec<BlobFinding> {
         self.scan(haystack, &mut self.new_scratch())
             .unwrap_or_default()
+    }
+}
+
+/// The one chunk of a blob matched in one piece.
+fn whole(haystack: &[u8]) -> chunks::Chunk {
+    chunks::Chunk {
+        owns: 0..haystack.len(),
+        sees: 0..haystack.len(),
     }
 }
