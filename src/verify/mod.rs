@@ -411,48 +411,13 @@ impl Verifier {
                 assigned.push(Err(String::new()));
                 continue;
             };
-            let mut values = Values {
-                secret: finding.found.secret.clone(),
-                named: finding
-                    .found
-                    .captures
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), v.clone()))
-                    .collect(),
-            };
-            let mut missing = None;
-            let mut private = vec![values.secret.clone()];
-            for name in &entry.needs {
-                let spec = entry.companion.as_ref().filter(|spec| spec.name == *name);
-                if let Some(have) = values.get(name) {
-                    // The pattern matched the other part too (or another signature of the same
-                    // secret did); its own finding, when there is one, folds in all the same.
-                    if let Some(spec) = spec {
-                        private.push(have.to_string());
-                        let same = companion_of(findings, &companions, i, spec)
-                            .filter(|&j| findings[j].found.secret == have);
-                        pairs.extend(same.map(|j| (i, j)));
-                    }
+            let (values, private) = match gather(findings, i, entry, &companions, &mut pairs) {
+                Ok(gathered) => gathered,
+                Err(why) => {
+                    assigned.push(Err(why));
                     continue;
                 }
-                let partner = spec.and_then(|spec| companion_of(findings, &companions, i, spec));
-                match partner {
-                    Some(j) => {
-                        private.push(findings[j].found.secret.clone());
-                        values
-                            .named
-                            .push((name.clone(), findings[j].found.secret.clone()));
-                        pairs.push((i, j));
-                    }
-                    None => missing = Some(name.clone()),
-                }
-            }
-            if let Some(name) = missing {
-                assigned.push(Err(format!(
-                    "the check needs the credential's other part ({{{name}}}), not found nearby"
-                )));
-                continue;
-            }
+            };
             let key = values_key(&finding.found.signature_id, &values);
             let next = jobs.len();
             let job = *job_of.entry(key).or_insert(next);
@@ -586,6 +551,54 @@ impl Verifier {
         };
         verdict.unwrap_or_else(|why| Verification::unknown(scrub(&why, values)))
     }
+}
+
+/// What finding `of`'s check is asked with: its secret and named parts, completed from a
+/// companion finding where the check needs one (each companion used is added to `pairs`, to be
+/// folded in), and the values never to be written down (the secret and the companions).
+fn gather(
+    findings: &[Finding],
+    of: usize,
+    entry: &SignatureCheck,
+    companions: &[usize],
+    pairs: &mut Vec<(usize, usize)>,
+) -> Result<(Values, Vec<String>), String> {
+    let found = &findings[of].found;
+    let mut values = Values {
+        secret: found.secret.clone(),
+        named: found
+            .captures
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect(),
+    };
+    let mut private = vec![values.secret.clone()];
+    for name in &entry.needs {
+        let spec = entry.companion.as_ref().filter(|spec| spec.name == *name);
+        if let Some(have) = values.get(name) {
+            // The pattern matched the other part too (or another signature of the same secret
+            // did); its own finding, when there is one, folds in all the same.
+            if let Some(spec) = spec {
+                private.push(have.to_string());
+                let same = companion_of(findings, companions, of, spec)
+                    .filter(|&j| findings[j].found.secret == have);
+                pairs.extend(same.map(|j| (of, j)));
+            }
+            continue;
+        }
+        let partner = spec.and_then(|spec| companion_of(findings, companions, of, spec));
+        let Some(j) = partner else {
+            return Err(format!(
+                "the check needs the credential's other part ({{{name}}}), not found nearby"
+            ));
+        };
+        private.push(findings[j].found.secret.clone());
+        values
+            .named
+            .push((name.clone(), findings[j].found.secret.clone()));
+        pairs.push((of, j));
+    }
+    Ok((values, private))
 }
 
 /// The nearest finding of one of `spec`'s signatures at the same origin within its line range.
