@@ -12,7 +12,18 @@
 //!   retried a few times, honouring `Retry-After`;
 //! * only read-only identity endpoints are used ([`check::Method`] has no verbs that change
 //!   state);
-//! * no secret appears in a message: transport errors are scrubbed before they are kept.
+//! * a base URL may take a value from the secret's surroundings only as the first label of the
+//!   provider's own domain (`https://{shop}.myshopify.com`), so it never chooses the host;
+//! * servers named by the secret itself (database URIs) are refused when private, loopback or
+//!   link-local unless the user allows it;
+//! * no secret appears in a message: transport errors are scrubbed before they are kept; the
+//!   optional on-disk cache (`cache`) names credentials by a keyed hash only.
+//!
+//! Where the checks live: [`check`] is the declarative one (a signature's `[signature.verify]`);
+//! typed checks, one module each behind the `Check` trait, sign or speak what a template
+//! cannot: `aws` (SigV4), `gcp` (an RS256 JWT assertion), `azure` (Shared Key), and
+//! `database` logins (`mysql`, `mongo` with `bson`, and `scram` shared with
+//! PostgreSQL).
 
 mod aws;
 mod azure;
@@ -106,7 +117,7 @@ pub struct VerifyOptions {
     /// Let checks whose server comes from the secret (database URIs) reach private, loopback
     /// and link-local addresses.
     pub allow_private: bool,
-    /// Keep live and invalid verdicts on disk between runs (see [`cache`]).
+    /// Keep live and invalid verdicts on disk between runs (see [`CacheSettings`]).
     pub cache: Option<CacheSettings>,
 }
 
