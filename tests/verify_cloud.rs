@@ -365,3 +365,39 @@ fn azure_storage_keys_sign_a_read_of_the_service_properties() {
         .unwrap()
         .contains("503"));
 }
+
+/// The typed checks share the client's rules: a throttled answer is retried after
+/// `Retry-After`, a redirect is reported and not followed.
+#[test]
+fn typed_checks_retry_throttling_and_refuse_redirects() {
+    let keys = Tree::new();
+    let key = openssl_key(keys.path(), "key");
+    let tree = Tree::new();
+    tree.write(
+        "key.json",
+        key_file(&key, LIVE_EMAIL, "https://oauth2.googleapis.com/token"),
+    );
+    let throttled = Server::start(|_, i| match i {
+        0 => Response::json(429, json!({ "error": "rate_limit_exceeded" }))
+            .header("Retry-After", "1"),
+        _ => Response::json(200, json!({ "access_token": "ya29.test-only" })),
+    });
+    let endpoint = format!("gcp-oauth={}", throttled.url());
+    let (_, findings) = scan(&tree, &["--verify", "--verify-endpoint", &endpoint]);
+    let found = finding(&findings, "gcp.service-account.private-key", "key.json");
+    assert_eq!(found["verification"]["status"], "live", "{found:#}");
+    assert_eq!(throttled.requests().len(), 2);
+
+    let redirecting = Server::start(|_, _| {
+        Response::new(302, "").header("Location", "http://198.51.100.7/token")
+    });
+    let endpoint = format!("gcp-oauth={}", redirecting.url());
+    let (_, findings) = scan(&tree, &["--verify", "--verify-endpoint", &endpoint]);
+    let found = finding(&findings, "gcp.service-account.private-key", "key.json");
+    assert_eq!(found["verification"]["status"], "unknown");
+    assert!(found["verification"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("redirects are not followed"));
+    assert_eq!(redirecting.requests().len(), 1);
+}
