@@ -161,7 +161,8 @@ impl VerdictCache {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
-        let temporary = path.with_extension("json.tmp");
+        // One temporary file per process, so two runs saving at once never mix their bytes.
+        let temporary = path.with_extension(format!("json.{}.tmp", std::process::id()));
         let write = || -> std::io::Result<()> {
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create(true).truncate(true);
@@ -172,7 +173,10 @@ impl VerdictCache {
             out.sync_all()?;
             std::fs::rename(&temporary, path)
         };
-        write().map_err(|e| format!("{shown}: cannot write the verification cache: {e}"))
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            format!("{shown}: cannot write the verification cache: {e}")
+        })
     }
 
     fn name(&self, credential: &[u8; 32]) -> String {
