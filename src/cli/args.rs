@@ -244,6 +244,13 @@ pub struct ScanArgs {
     /// Seconds each verification request may take.
     #[arg(long, value_name = "SECS", default_value_t = 15)]
     pub verify_timeout: u64,
+    /// Remember live and invalid verdicts between runs in FILE (by a keyed hash, never the
+    /// secret); `--verify-cache` alone uses $XDG_CACHE_HOME/keysift/verify-cache.json.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
+    pub verify_cache: Option<Option<PathBuf>>,
+    /// How long cached verdicts hold: `30m`, `24h`, `7d`, or seconds.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = keysift::verify::parse_ttl)]
+    pub verify_cache_ttl: std::time::Duration,
     /// Matching engine (default: the fastest in this build; `keysift --version` lists them).
     #[arg(long, value_enum, value_name = "ENGINE")]
     pub engine: Option<Engine>,

@@ -20,7 +20,7 @@ use keysift::{
     scan::{self, Event, RunOptions, Scanner, Summary},
     sources::{dir::DirSourceBuilder, stdin::StdinSource, ArchiveLimits, ReadLimits, Source},
     suppress::Suppressor,
-    verify::{Verdict, Verifier, VerifyOptions},
+    verify::{CacheSettings, Verdict, Verifier, VerifyOptions},
 };
 
 use super::{
@@ -121,6 +121,23 @@ fn run_scan<S: Source>(source: &S, scanner: &Scanner, args: &ScanArgs) -> anyhow
     report.finish(&summary)
 }
 
+/// The on-disk verdict cache `--verify-cache` asks for, if any.
+fn cache_settings(args: &ScanArgs) -> anyhow::Result<Option<CacheSettings>> {
+    let Some(path) = &args.verify_cache else {
+        return Ok(None);
+    };
+    let path = match path {
+        Some(path) => path.clone(),
+        None => CacheSettings::default_path().ok_or_else(|| {
+            anyhow::anyhow!("--verify-cache: neither XDG_CACHE_HOME nor HOME is set; give a file")
+        })?,
+    };
+    Ok(Some(CacheSettings {
+        path,
+        ttl: args.verify_cache_ttl,
+    }))
+}
+
 /// The chosen sink and its output, fed with scan events.
 pub struct Report {
     sink: Box<dyn FindingSink>,
@@ -154,6 +171,7 @@ impl Report {
                 endpoints: args.verify_endpoint.iter().cloned().collect(),
                 timeout: std::time::Duration::from_secs(args.verify_timeout.max(1)),
                 allow_private: args.verify_allow_private,
+                cache: cache_settings(args)?,
                 ..VerifyOptions::default()
             };
             let verifier = Verifier::new(scanner.rules(), options).map_err(anyhow::Error::msg)?;
@@ -250,10 +268,17 @@ impl Report {
             let stats = verifying.verifier.verify(&mut verifying.held);
             live = stats.live as u64;
             if !self.quiet {
+                let cached = match stats.cached {
+                    0 => String::new(),
+                    n => format!(", {n} answered from the cache"),
+                };
                 eprintln!(
-                    "keysift: verified {} distinct secrets: {} live ({} findings have no check)",
+                    "keysift: verified {} distinct secrets: {} live ({} findings have no check{cached})",
                     stats.checked, stats.live, stats.without_check
                 );
+            }
+            if let Some(why) = &stats.cache_error {
+                eprintln!("keysift: {}", escape_control(why));
             }
             if verifying.only_verified {
                 verifying.held.retain(|f| {

@@ -46,7 +46,8 @@ impl Snippet {
 /// Builds the findings of one blob from its candidates.
 ///
 /// Candidates with the same secret span collapse into one finding, keeping the most confident
-/// signature (provider-specific before generic) and listing the others in `also_matched`. A
+/// signature (provider-specific before generic), listing the others in `also_matched`, and
+/// keeping the named captures of all of them (the first of each name). A
 /// generic candidate whose secret overlaps a provider-specific one is not reported on its own:
 /// the specific signature explains it, and lists it in `also_matched`.
 pub fn describe(
@@ -82,6 +83,13 @@ pub fn describe(
                 let id = rules.get(candidate.raw.signature).id().to_string();
                 if !also.contains(&id) && id != rules.get(best.raw.signature).id() {
                     also.push(id);
+                }
+                // Its named parts stay with the finding: a signature that matched the same
+                // secret with the account or shop beside it is how verification gets them.
+                for capture in candidate.raw.captures {
+                    if !best.raw.captures.iter().any(|c| c.name == capture.name) {
+                        best.raw.captures.push(capture);
+                    }
                 }
             }
             _ => kept.push((candidate, Vec::new())),

@@ -127,6 +127,9 @@ impl HttpCheck {
         if !self.base.starts_with("https://") {
             problems.push(format!("verify.base {:?} is not an HTTPS URL", self.base));
         }
+        if let Err(why) = base_template_is_safe(&self.base) {
+            problems.push(format!("verify.base {:?}: {why}", self.base));
+        }
         if self.endpoint.is_empty()
             || !self
                 .endpoint
@@ -170,6 +173,35 @@ impl HttpCheck {
     }
 }
 
+/// A base URL may name one value, as the first label of its host in front of the provider's
+/// fixed domain (`https://{shop}.myshopify.com`): the value is then only ever a subdomain of
+/// that domain (see [`super::template::Escape::Label`]).
+fn base_template_is_safe(base: &str) -> Result<(), String> {
+    let names = super::template::placeholders(base)?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    let host = base
+        .strip_prefix("https://")
+        .map(|rest| rest.split('/').next().unwrap_or(rest))
+        .unwrap_or_default();
+    let suffix = host
+        .strip_prefix('{')
+        .and_then(|rest| rest.split_once("}."))
+        .map(|(_, suffix)| suffix);
+    match suffix {
+        Some(domain)
+            if names.len() == 1
+                && domain.contains('.')
+                && !domain.contains(['{', '}'])
+                && host.len() + "https://".len() == base.len() =>
+        {
+            Ok(())
+        }
+        _ => Err("a placeholder may only be the host's first label, before a fixed domain".into()),
+    }
+}
+
 /// A check that needs code rather than a template: a signed request or a protocol.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,6 +222,19 @@ pub enum TypedKind {
     /// A Redis login from a URI's optional `user`, `host`, optional `port` groups and the
     /// password.
     Redis,
+    /// A MySQL or MariaDB login from a URI's `user`, `host`, optional `port` groups and the
+    /// password.
+    Mysql,
+    /// A MongoDB login (SCRAM-SHA-256 or SCRAM-SHA-1) from a URI's `user`, `host` (the first of its list),
+    /// optional `database` and `auth_source` groups and the password; `srv` marks a
+    /// `mongodb+srv://` URI, which is not resolved.
+    Mongodb,
+    /// A Google Cloud service-account key: an RS256 JWT assertion exchanged for a token. The
+    /// PEM private key is the secret; needs `{client_email}`.
+    GcpServiceAccount,
+    /// An Azure Storage account key: a Shared Key signed read of the Blob service's
+    /// properties. Needs the account name as `{account}`.
+    AzureStorage,
 }
 
 /// The other half of a multi-part credential: a finding of one of `signatures` in the same
@@ -249,6 +294,21 @@ mod tests {
         let problems = c.problems().join("\n");
         for expected in ["HTTPS", "POST", "JSON pointer", "template"] {
             assert!(problems.contains(expected), "{problems}");
+        }
+    }
+
+    #[test]
+    fn base_urls_name_a_value_only_as_a_subdomain() {
+        assert!(base_template_is_safe("https://api.example.com").is_ok());
+        assert!(base_template_is_safe("https://{shop}.myshopify.com").is_ok());
+        for unsafe_base in [
+            "https://{host}",
+            "https://{shop}.com.{x}",
+            "https://api.example.com/{path}",
+            "https://x{shop}.example.com",
+            "https://{shop}.localhost",
+        ] {
+            assert!(base_template_is_safe(unsafe_base).is_err(), "{unsafe_base}");
         }
     }
 

@@ -6,6 +6,9 @@
 //!   (invalid password) is invalid. Plain TCP only: a server that insists on TLS gives
 //!   "unknown".
 //! * Redis: `AUTH [user] password`; `+OK` is live, `WRONGPASS` or "invalid password" invalid.
+//! * MySQL and MariaDB: the handshake and a password login (see [`super::mysql`]).
+//! * MongoDB: SCRAM-SHA-256 or SCRAM-SHA-1 in OP_MSG (see [`super::mongo`]); `mongodb+srv://` URIs, whose
+//!   servers are in DNS SRV records, are not resolved and give "unknown".
 //!
 //! The server's address comes from the secret itself, so it is resolved and refused when it
 //! is private, loopback or link-local (see [`crate::net::resolve_public`]) unless the user
@@ -16,12 +19,11 @@ use std::{
     net::TcpStream,
 };
 
-use base64::Engine as _;
-use sha2::{Digest, Sha256};
+use sha2::Digest as _;
 
 use crate::hex::hex;
 
-use super::{aws::hmac, Context, Values, Verdict, Verification};
+use super::{scram::ScramClient, Context, Values, Verdict, Verification};
 
 /// Which database protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,27 +32,24 @@ pub enum Database {
     Postgres,
     /// Redis (default port 6379).
     Redis,
+    /// MySQL and MariaDB (default port 3306; see [`super::mysql`]).
+    MySql,
+    /// MongoDB (default port 27017; see [`super::mongo`]).
+    MongoDb,
 }
 
 /// The largest protocol message read from a server.
 const MAX_MESSAGE: usize = 64 * 1024;
-/// PBKDF2 iterations beyond this are refused: a hostile server could ask for billions.
-const MAX_SCRAM_ITERATIONS: u32 = 100_000;
 
 impl Database {
     /// Logs in with the URI's parts (`user`, `secret`, `host`, optional `port`).
     pub fn verify(self, values: &Values, context: &Context<'_>) -> Result<Verification, String> {
-        let host = percent_decode(values.get("host").ok_or("no host in the URI")?);
+        if values.get("srv").is_some() {
+            return Err("mongodb+srv:// names its servers in DNS SRV records, which keysift does not look up; check the servers with a mongodb:// URI".into());
+        }
+        let (host, port) = self.address(values)?;
         let user = percent_decode(values.get("user").unwrap_or_default());
         let password = percent_decode(&values.secret);
-        let default_port = match self {
-            Database::Postgres => 5432,
-            Database::Redis => 6379,
-        };
-        let port = match values.get("port") {
-            Some(port) => port.parse().map_err(|_| "bad port in the URI")?,
-            None => default_port,
-        };
         let address = crate::net::resolve_public(&host, port, context.options.allow_private)?;
         let timeout = context.options.timeout;
         let mut stream = TcpStream::connect_timeout(&address, timeout)
@@ -60,12 +59,49 @@ impl Database {
         let verdict = match self {
             Database::Postgres => postgres_login(&mut stream, &user, &password),
             Database::Redis => redis_login(&mut stream, &user, &password),
+            Database::MySql => super::mysql::login(&mut stream, &user, &password),
+            Database::MongoDb => {
+                // The authentication database: authSource, else the URI's database, else admin.
+                let auth_db = values
+                    .get("auth_source")
+                    .or(values.get("database"))
+                    .filter(|db| !db.is_empty())
+                    .map_or("admin".to_string(), percent_decode);
+                super::mongo::login(&mut stream, &user, &password, &auth_db)
+            }
         };
         verdict.map(|status| Verification {
             status,
             identity: (status == Verdict::Live).then(|| format!("{user}@{host}:{port}")),
             reason: None,
         })
+    }
+
+    /// The server to log in to: the `host` and `port` groups, or for MongoDB the first of the
+    /// URI's `host:port` list.
+    fn address(self, values: &Values) -> Result<(String, u16), String> {
+        let host = percent_decode(values.get("host").ok_or("no host in the URI")?);
+        let (host, port) = match self {
+            Database::MongoDb => {
+                let first = host.split(',').next().unwrap_or_default();
+                match first.split_once(':') {
+                    Some((host, port)) => (host.to_string(), Some(port.to_string())),
+                    None => (first.to_string(), None),
+                }
+            }
+            _ => (host, values.get("port").map(str::to_string)),
+        };
+        let default_port = match self {
+            Database::Postgres => 5432,
+            Database::Redis => 6379,
+            Database::MySql => 3306,
+            Database::MongoDb => 27017,
+        };
+        let port = match port {
+            Some(port) => port.parse().map_err(|_| "bad port in the URI")?,
+            None => default_port,
+        };
+        Ok((host, port))
     }
 }
 
@@ -136,7 +172,9 @@ fn postgres_login(stream: &mut TcpStream, user: &str, password: &str) -> Result<
                                 mechanisms.replace('\0', " ").trim()
                             ));
                         }
-                        let client = ScramClient::new();
+                        // PostgreSQL takes the user from the startup message: the SCRAM user
+                        // name is left empty.
+                        let client = ScramClient::new("");
                         let first = client.first_message();
                         let mut message = cstring("SCRAM-SHA-256");
                         message.extend_from_slice(&(first.len() as u32).to_be_bytes());
@@ -213,105 +251,6 @@ fn cstring(text: &str) -> Vec<u8> {
     bytes
 }
 
-/// The client side of SCRAM-SHA-256 without channel binding.
-struct ScramClient {
-    nonce: String,
-}
-
-impl ScramClient {
-    fn new() -> Self {
-        ScramClient {
-            nonce: base64::engine::general_purpose::STANDARD.encode(random_bytes()),
-        }
-    }
-
-    fn first_bare(&self) -> String {
-        // PostgreSQL takes the user from the startup message; the SCRAM user name is empty.
-        format!("n=,r={}", self.nonce)
-    }
-
-    fn first_message(&self) -> String {
-        format!("n,,{}", self.first_bare())
-    }
-
-    fn final_message(&self, server_first: &str, password: &str) -> Result<String, String> {
-        let field = |name: &str| {
-            server_first
-                .split(',')
-                .find_map(|part| part.strip_prefix(&format!("{name}=")))
-                .ok_or_else(|| format!("SCRAM: no {name} in the server's message"))
-        };
-        let nonce = field("r")?;
-        if !nonce.starts_with(&self.nonce) {
-            return Err("SCRAM: the server's nonce does not extend ours".into());
-        }
-        let salt = base64::engine::general_purpose::STANDARD
-            .decode(field("s")?)
-            .map_err(|_| "SCRAM: bad salt")?;
-        let iterations: u32 = field("i")?
-            .parse()
-            .map_err(|_| "SCRAM: bad iteration count")?;
-        if iterations == 0 || iterations > MAX_SCRAM_ITERATIONS {
-            return Err(format!("SCRAM: refusing {iterations} iterations"));
-        }
-        let salted = pbkdf2_sha256(password.as_bytes(), &salt, iterations);
-        let client_key = hmac(&salted, b"Client Key");
-        let stored_key = Sha256::digest(client_key);
-        let without_proof = format!("c=biws,r={nonce}");
-        let auth_message = format!("{},{server_first},{without_proof}", self.first_bare());
-        let signature = hmac(&stored_key, auth_message.as_bytes());
-        let proof: Vec<u8> = client_key
-            .iter()
-            .zip(signature.iter())
-            .map(|(k, s)| k ^ s)
-            .collect();
-        Ok(format!(
-            "{without_proof},p={}",
-            base64::engine::general_purpose::STANDARD.encode(proof)
-        ))
-    }
-}
-
-/// PBKDF2-HMAC-SHA256 with one output block (32 bytes), as SCRAM-SHA-256 uses it.
-fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
-    let mut block = salt.to_vec();
-    block.extend_from_slice(&1u32.to_be_bytes());
-    let mut u = hmac(password, &block);
-    let mut out = u;
-    for _ in 1..iterations {
-        u = hmac(password, &u);
-        for (o, b) in out.iter_mut().zip(u.iter()) {
-            *o ^= b;
-        }
-    }
-    out
-}
-
-/// 18 unpredictable bytes for a nonce: the process's random SipHash keys, stirred with the
-/// time and a counter.
-fn random_bytes() -> [u8; 18] {
-    use std::{
-        collections::hash_map::RandomState,
-        hash::{BuildHasher, Hasher},
-        sync::atomic::{AtomicU64, Ordering},
-    };
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut out = [0u8; 18];
-    for (i, chunk) in out.chunks_mut(8).enumerate() {
-        let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        hasher.write_usize(i);
-        hasher.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        let value = hasher.finish().to_le_bytes();
-        chunk.copy_from_slice(&value[..chunk.len()]);
-    }
-    out
-}
-
 fn io_error(e: std::io::Error) -> String {
     format!("connection: {e}")
 }
@@ -363,41 +302,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mongodb_uris_name_their_first_server() {
+        let values = |host: &str| Values {
+            secret: "pw".into(),
+            named: vec![("host".into(), host.into())],
+        };
+        let first = Database::MongoDb.address(&values("mongo-0:27018,mongo-1:27017"));
+        assert_eq!(first.unwrap(), ("mongo-0".to_string(), 27018));
+        let bare = Database::MongoDb.address(&values("db.example.com"));
+        assert_eq!(bare.unwrap(), ("db.example.com".to_string(), 27017));
+        assert!(Database::MongoDb.address(&values("db:http")).is_err());
+        let postgres = Database::Postgres.address(&values("db.example.com"));
+        assert_eq!(postgres.unwrap().1, 5432);
+    }
+
+    #[test]
     fn percent_decoding() {
         assert_eq!(percent_decode("Winter%23Rain71"), "Winter#Rain71");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
-    }
-
-    /// RFC 7677's example exchange (user "user", password "pencil").
-    #[test]
-    fn scram_sha_256_matches_rfc_7677() {
-        let client = ScramClient {
-            nonce: "rOprNGfwEbeRWgbNEkqO".to_string(),
-        };
-        // The RFC's client-first-bare names the user; PostgreSQL's does not, so rebuild the
-        // RFC's proof by hand from the same primitives.
-        let salt = base64::engine::general_purpose::STANDARD
-            .decode("W22ZaJ0SNY7soEsUEjb6gQ==")
-            .unwrap();
-        let salted = pbkdf2_sha256(b"pencil", &salt, 4096);
-        let client_key = hmac(&salted, b"Client Key");
-        let stored_key = Sha256::digest(client_key);
-        let auth_message = "n=user,r=rOprNGfwEbeRWgbNEkqO,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
-        let signature = hmac(&stored_key, auth_message.as_bytes());
-        let proof: Vec<u8> = client_key
-            .iter()
-            .zip(signature)
-            .map(|(k, s)| k ^ s)
-            .collect();
-        assert_eq!(
-            base64::engine::general_purpose::STANDARD.encode(proof),
-            "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
-        );
-        // And the client refuses a server that does not extend its nonce or asks too much.
-        assert!(client.final_message("r=other,s=AAAA,i=4096", "x").is_err());
-        assert!(client
-            .final_message("r=rOprNGfwEbeRWgbNEkqOabc,s=AAAA,i=999999999", "x")
-            .is_err());
     }
 }

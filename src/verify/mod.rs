@@ -12,12 +12,30 @@
 //!   retried a few times, honouring `Retry-After`;
 //! * only read-only identity endpoints are used ([`check::Method`] has no verbs that change
 //!   state);
-//! * no secret appears in a message: transport errors are scrubbed before they are kept.
+//! * a base URL may take a value from the secret's surroundings only as the first label of the
+//!   provider's own domain (`https://{shop}.myshopify.com`), so it never chooses the host;
+//! * servers named by the secret itself (database URIs) are refused when private, loopback or
+//!   link-local unless the user allows it;
+//! * no secret appears in a message: transport errors are scrubbed before they are kept; the
+//!   optional on-disk cache (`cache`) names credentials by a keyed hash only.
+//!
+//! Where the checks live: [`check`] is the declarative one (a signature's `[signature.verify]`);
+//! typed checks, one module each behind the `Check` trait, sign or speak what a template
+//! cannot: `aws` (SigV4), `gcp` (an RS256 JWT assertion), `azure` (Shared Key), and
+//! `database` logins (`mysql`, `mongo` with `bson`, and `scram` shared with
+//! PostgreSQL).
 
 mod aws;
+mod azure;
+mod bson;
+mod cache;
 pub mod check;
 mod client;
 mod database;
+mod gcp;
+mod mongo;
+mod mysql;
+mod scram;
 mod template;
 
 use std::{
@@ -29,16 +47,18 @@ use std::{
     time::Duration,
 };
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::{findings::Finding, rules::RuleSet};
+use cache::VerdictCache;
+pub use cache::{parse_ttl, CacheSettings};
 use check::{CompanionSpec, HttpCheck, TypedKind};
 use client::{Answer, Client, Prepared};
 use template::Escape;
 
 /// What the provider said about a credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// It works.
@@ -97,6 +117,8 @@ pub struct VerifyOptions {
     /// Let checks whose server comes from the secret (database URIs) reach private, loopback
     /// and link-local addresses.
     pub allow_private: bool,
+    /// Keep live and invalid verdicts on disk between runs (see [`CacheSettings`]).
+    pub cache: Option<CacheSettings>,
 }
 
 impl Default for VerifyOptions {
@@ -107,15 +129,20 @@ impl Default for VerifyOptions {
             concurrency: 8,
             per_host_interval: Duration::from_millis(50),
             allow_private: false,
+            cache: None,
         }
     }
 }
 
 /// Counts of a verification run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifyStats {
-    /// Distinct secrets checked (requests made, retries aside).
+    /// Distinct secrets checked (asked, or answered from the on-disk cache).
     pub checked: usize,
+    /// Of those, answered from the on-disk cache without a request.
+    pub cached: usize,
+    /// Why the on-disk cache could not be written, if it could not.
+    pub cache_error: Option<String>,
     /// Of those, live.
     pub live: usize,
     /// Findings whose signature has no check.
@@ -188,7 +215,8 @@ impl Check for HttpCheck {
     }
 
     fn needs(&self) -> Vec<String> {
-        let templates = std::iter::once(&self.path)
+        let templates = [&self.base, &self.path]
+            .into_iter()
             .chain(self.headers.values())
             .chain(self.body.iter())
             .chain(self.basic_auth.iter().flat_map(|b| [&b.user, &b.password]));
@@ -211,6 +239,7 @@ impl Check for HttpCheck {
 impl HttpCheck {
     fn request(&self, base: &str, values: &Values) -> Result<Prepared, String> {
         let value = |name: &str| values.get(name);
+        let base = template::render(base, value, Escape::Label)?;
         let path = template::render(&self.path, value, Escape::Url)?;
         let mut headers = Vec::new();
         for (name, header) in &self.headers {
@@ -288,10 +317,18 @@ pub struct Verifier {
     companion_signatures: BTreeSet<String>,
     options: VerifyOptions,
     client: Client,
+    cache: Option<std::sync::Mutex<VerdictCache>>,
 }
 
 /// One distinct credential to check: the check and the values.
 type Job = (Arc<dyn Check>, Values);
+
+/// A job's name in the caches (a digest of its signature and values) and the values that
+/// must never be written down with its verdict (the secret and any companion).
+struct JobKey {
+    digest: [u8; 32],
+    private: Vec<String>,
+}
 
 impl Verifier {
     /// The verifier for `rules`. Fails when an endpoint override names no check, or points
@@ -305,6 +342,10 @@ impl Verifier {
                     TypedKind::AwsSts => Arc::new(AwsSts),
                     TypedKind::Postgres => Arc::new(DatabaseCheck(database::Database::Postgres)),
                     TypedKind::Redis => Arc::new(DatabaseCheck(database::Database::Redis)),
+                    TypedKind::Mysql => Arc::new(DatabaseCheck(database::Database::MySql)),
+                    TypedKind::Mongodb => Arc::new(DatabaseCheck(database::Database::MongoDb)),
+                    TypedKind::GcpServiceAccount => Arc::new(gcp::ServiceAccount),
+                    TypedKind::AzureStorage => Arc::new(azure::StorageSharedKey),
                 },
                 (None, None) => continue,
             };
@@ -332,6 +373,10 @@ impl Verifier {
             allowed_base(url).map_err(|why| format!("--verify-endpoint {name}: {why}"))?;
         }
         let client = Client::new(options.timeout, options.per_host_interval);
+        let cache = match &options.cache {
+            Some(settings) => Some(std::sync::Mutex::new(VerdictCache::open(settings.clone())?)),
+            None => None,
+        };
         let companion_signatures = checks
             .values()
             .filter_map(|c| c.companion.as_ref())
@@ -342,6 +387,7 @@ impl Verifier {
             companion_signatures,
             options,
             client,
+            cache,
         })
     }
 
@@ -352,6 +398,7 @@ impl Verifier {
     pub fn verify(&self, findings: &mut Vec<Finding>) -> VerifyStats {
         let mut stats = VerifyStats::default();
         let mut jobs: Vec<Job> = Vec::new();
+        let mut keys: Vec<JobKey> = Vec::new();
         let mut job_of: HashMap<[u8; 32], usize> = HashMap::new();
         // Per finding: its job, or why it has none ("" when its signature has no check).
         let mut assigned: Vec<Result<usize, String>> = Vec::with_capacity(findings.len());
@@ -375,50 +422,26 @@ impl Verifier {
                 assigned.push(Err(String::new()));
                 continue;
             };
-            let mut values = Values {
-                secret: finding.found.secret.clone(),
-                named: finding
-                    .found
-                    .captures
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), v.clone()))
-                    .collect(),
-            };
-            let mut missing = None;
-            for name in &entry.needs {
-                if values.get(name).is_some() {
+            let (values, private) = match gather(findings, i, entry, &companions, &mut pairs) {
+                Ok(gathered) => gathered,
+                Err(why) => {
+                    assigned.push(Err(why));
                     continue;
                 }
-                let partner = entry
-                    .companion
-                    .as_ref()
-                    .filter(|spec| spec.name == *name)
-                    .and_then(|spec| companion_of(findings, &companions, i, spec));
-                match partner {
-                    Some(j) => {
-                        values
-                            .named
-                            .push((name.clone(), findings[j].found.secret.clone()));
-                        pairs.push((i, j));
-                    }
-                    None => missing = Some(name.clone()),
-                }
-            }
-            if let Some(name) = missing {
-                assigned.push(Err(format!(
-                    "the check needs the credential's other part ({{{name}}}), not found nearby"
-                )));
-                continue;
-            }
+            };
             let key = values_key(&finding.found.signature_id, &values);
             let next = jobs.len();
             let job = *job_of.entry(key).or_insert(next);
             if job == next {
                 jobs.push((entry.check.clone(), values));
+                keys.push(JobKey {
+                    digest: key,
+                    private,
+                });
             }
             assigned.push(Ok(job));
         }
-        let results = self.run(&jobs);
+        let results = self.answers(&jobs, &keys, &mut stats);
         stats.checked = jobs.len();
         stats.live = results.iter().filter(|v| v.status == Verdict::Live).count();
         for (finding, job) in findings.iter_mut().zip(assigned) {
@@ -446,6 +469,40 @@ impl Verifier {
             !folded[index - 1]
         });
         stats
+    }
+
+    /// The verdicts of `jobs`: from the on-disk cache when it has them, else asked (and then
+    /// remembered).
+    fn answers(
+        &self,
+        jobs: &[Job],
+        keys: &[JobKey],
+        stats: &mut VerifyStats,
+    ) -> Vec<Arc<Verification>> {
+        let Some(cache) = &self.cache else {
+            return self.run(jobs);
+        };
+        let Ok(mut cache) = cache.lock() else {
+            return self.run(jobs);
+        };
+        let mut results: Vec<Option<Arc<Verification>>> = keys
+            .iter()
+            .map(|key| cache.get(&key.digest).map(Arc::new))
+            .collect();
+        let pending: Vec<usize> = (0..jobs.len()).filter(|&i| results[i].is_none()).collect();
+        stats.cached = jobs.len() - pending.len();
+        let to_ask: Vec<Job> = pending.iter().map(|&i| jobs[i].clone()).collect();
+        for (&i, answer) in pending.iter().zip(self.run(&to_ask)) {
+            let parts: Vec<&str> = keys[i].private.iter().map(String::as_str).collect();
+            let kept = Verification {
+                identity: answer.identity.as_deref().map(|id| scrub_parts(id, &parts)),
+                ..(*answer).clone()
+            };
+            cache.put(&keys[i].digest, &kept);
+            results[i] = Some(answer);
+        }
+        stats.cache_error = cache.save().err();
+        results.into_iter().flatten().collect()
     }
 
     /// Runs the jobs on a small pool of threads.
@@ -505,6 +562,54 @@ impl Verifier {
         };
         verdict.unwrap_or_else(|why| Verification::unknown(scrub(&why, values)))
     }
+}
+
+/// What finding `of`'s check is asked with: its secret and named parts, completed from a
+/// companion finding where the check needs one (each companion used is added to `pairs`, to be
+/// folded in), and the values never to be written down (the secret and the companions).
+fn gather(
+    findings: &[Finding],
+    of: usize,
+    entry: &SignatureCheck,
+    companions: &[usize],
+    pairs: &mut Vec<(usize, usize)>,
+) -> Result<(Values, Vec<String>), String> {
+    let found = &findings[of].found;
+    let mut values = Values {
+        secret: found.secret.clone(),
+        named: found
+            .captures
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect(),
+    };
+    let mut private = vec![values.secret.clone()];
+    for name in &entry.needs {
+        let spec = entry.companion.as_ref().filter(|spec| spec.name == *name);
+        if let Some(have) = values.get(name) {
+            // The pattern matched the other part too (or another signature of the same secret
+            // did); its own finding, when there is one, folds in all the same.
+            if let Some(spec) = spec {
+                private.push(have.to_string());
+                let same = companion_of(findings, companions, of, spec)
+                    .filter(|&j| findings[j].found.secret == have);
+                pairs.extend(same.map(|j| (of, j)));
+            }
+            continue;
+        }
+        let partner = spec.and_then(|spec| companion_of(findings, companions, of, spec));
+        let Some(j) = partner else {
+            return Err(format!(
+                "the check needs the credential's other part ({{{name}}}), not found nearby"
+            ));
+        };
+        private.push(findings[j].found.secret.clone());
+        values
+            .named
+            .push((name.clone(), findings[j].found.secret.clone()));
+        pairs.push((of, j));
+    }
+    Ok((values, private))
 }
 
 /// The nearest finding of one of `spec`'s signatures at the same origin within its line range.
@@ -597,10 +702,16 @@ fn allowed_base(url: &str) -> Result<(), String> {
 
 /// Removes every trace of the credential's parts from a message (raw and URL-encoded).
 fn scrub(message: &str, values: &Values) -> String {
+    let parts: Vec<&str> = std::iter::once(values.secret.as_str())
+        .chain(values.named.iter().map(|(_, v)| v.as_str()))
+        .collect();
+    scrub_parts(message, &parts)
+}
+
+/// Removes every trace of `parts` from a message (raw and URL-encoded).
+fn scrub_parts(message: &str, parts: &[&str]) -> String {
     let mut clean = message.to_string();
-    let parts =
-        std::iter::once(values.secret.as_str()).chain(values.named.iter().map(|(_, v)| v.as_str()));
-    for part in parts.filter(|p| p.len() >= 4) {
+    for part in parts.iter().filter(|p| p.len() >= 4) {
         clean = clean
             .replace(part, "[redacted]")
             .replace(&crate::net::percent_encode(part), "[redacted]");

@@ -19,6 +19,9 @@ pub enum Escape {
     None,
     /// Percent-encoded (URL paths and queries).
     Url,
+    /// A host name label (`acme` in `https://{shop}.myshopify.com`): letters, digits and
+    /// inner hyphens only, so a value can never move the request to another host.
+    Label,
 }
 
 /// `template` with each `{name}` replaced by `value(name)`.
@@ -29,18 +32,34 @@ pub fn render<'v>(
 ) -> Result<String, String> {
     let mut out = String::with_capacity(template.len() + 64);
     let mut unknown = None;
+    let mut bad_label = None;
     parse(template, |piece| match piece {
         Piece::Text(text) => out.push_str(text),
         Piece::Name(name) => match (value(name), escape) {
             (Some(v), Escape::None) => out.push_str(v),
             (Some(v), Escape::Url) => out.push_str(&crate::net::percent_encode(v)),
+            (Some(v), Escape::Label) if is_label(v) => out.push_str(&v.to_ascii_lowercase()),
+            (Some(_), Escape::Label) => bad_label = Some(name.to_string()),
             (None, _) => unknown = Some(name.to_string()),
         },
     })?;
+    if let Some(name) = bad_label {
+        return Err(format!("{{{name}}} is not a host name label"));
+    }
     match unknown {
         Some(name) => Err(format!("no value for {{{name}}}")),
         None => Ok(out),
     }
+}
+
+/// A DNS label: 1-63 letters, digits and hyphens, not starting or ending with a hyphen.
+fn is_label(value: &str) -> bool {
+    (1..=63).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !value.starts_with('-')
+        && !value.ends_with('-')
 }
 
 enum Piece<'a> {
@@ -104,6 +123,20 @@ mod tests {
         assert!(render("{user}", values, Escape::None)
             .unwrap_err()
             .contains("{user}"));
+    }
+
+    #[test]
+    fn host_labels_cannot_leave_their_domain() {
+        let shop = |v: &'static str| move |name: &str| (name == "shop").then_some(v);
+        let base = "https://{shop}.myshopify.com";
+        assert_eq!(
+            render(base, shop("Acme-Store"), Escape::Label).unwrap(),
+            "https://acme-store.myshopify.com"
+        );
+        for hostile in ["evil.com/x", "evil.com#", "a@b", "", "-x", "a.b"] {
+            let err = render(base, shop(hostile), Escape::Label).unwrap_err();
+            assert!(err.contains("host name label"), "{hostile}: {err}");
+        }
     }
 
     #[test]
