@@ -19,6 +19,7 @@
 //!   and sends findings to a sink.
 //! * [`report`] holds the sinks: human, JSON and JSONL output.
 //! * [`lint`] proves every signature against its own examples.
+//! * [`config`] reads the project configuration (`.keysift.toml`, or a gitleaks file).
 //!
 //! The library is usable without the CLI:
 //!
@@ -37,6 +38,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod engine;
 pub mod filters;
 pub mod findings;
