@@ -24,6 +24,7 @@ use keysift::{
 
 use super::{
     args::{HookCommand, ScanArgs},
+    project::{ConfigRequest, Root},
     git_cmd::{scan, settings_key},
     Outcome,
 };
@@ -34,11 +35,11 @@ const MARKER: &str = "# keysift-managed hook";
 /// Printed when a hook blocks a commit or push.
 const HOW_TO_PROCEED: &str =
     "  If it is a real secret: remove it, rotate the credential, then try again.
-  If it is a false positive: add the file's path to .keysiftignore (gitignore syntax),
-  or skip the check once with --no-verify.";
+  If it is a false positive: add the file's path to .keysiftignore (gitignore syntax)
+  or an [[allowlist]] to .keysift.toml (`keysift config init` writes a starter), or skip the check once with --no-verify.";
 
 /// `keysift hook ...`
-pub fn run(command: HookCommand) -> anyhow::Result<Outcome> {
+pub fn run(command: HookCommand, config: &ConfigRequest) -> anyhow::Result<Outcome> {
     match command {
         HookCommand::Install {
             pre_commit,
@@ -58,7 +59,7 @@ pub fn run(command: HookCommand) -> anyhow::Result<Outcome> {
             remote,
             url: _,
             scan,
-        } => pre_push(remote.as_deref(), &scan),
+        } => pre_push(remote.as_deref(), scan, config),
     }
 }
 
@@ -172,8 +173,15 @@ fn make_executable(_file: &Path) -> anyhow::Result<()> {
 /// The pre-push hook: git writes one line per pushed ref on stdin. Under the pre-commit
 /// framework, which keeps stdin to itself, the range comes from its `PRE_COMMIT_FROM_REF` and
 /// `PRE_COMMIT_TO_REF` variables instead.
-fn pre_push(remote: Option<&str>, scan_args: &ScanArgs) -> anyhow::Result<Outcome> {
+fn pre_push(
+    remote: Option<&str>,
+    mut scan_args: ScanArgs,
+    config: &ConfigRequest,
+) -> anyhow::Result<Outcome> {
     let repo = Repository::discover(Path::new("."))?;
+    let project = config.load(Root::Dir(repo.work_dir()), scan_args.quiet)?;
+    config.apply(project, &mut scan_args);
+    let scan_args = &scan_args;
     let local = repo.local();
     let mut tips = Vec::new();
     let mut hidden = Vec::new();

@@ -9,6 +9,7 @@ use std::{
 
 use anyhow::Context;
 use keysift::{
+    config::ProjectConfig,
     engine::{EngineKind, EngineOptions},
     findings::Finding,
     report::{escape_control, FindingSink, HumanSink, JsonLinesSink, JsonSink, ReportOptions},
@@ -20,11 +21,19 @@ use keysift::{
 
 use super::{
     args::{ArchiveArgs, ColorChoice, DirArgs, FailOn, Format, ScanArgs, StdinArgs},
+    project::{ConfigRequest, Root},
     Outcome,
 };
 
 /// `keysift dir PATH...`
-pub fn dir(args: DirArgs) -> anyhow::Result<Outcome> {
+pub fn dir(mut args: DirArgs, config: &ConfigRequest) -> anyhow::Result<Outcome> {
+    let project = config.load(Root::Paths(&args.paths), args.scan.quiet)?;
+    if let Some(project) = &project {
+        let limits = project.limits();
+        config.set("max_file_size", &mut args.max_file_size, limits.max_file_size);
+    }
+    config.apply_archives(project.as_deref(), &mut args.archives);
+    config.apply(project, &mut args.scan);
     let scanner = build_scanner(&args.scan)?;
     let mut builder = DirSourceBuilder::new(args.paths)
         .gitignore(args.gitignore)
@@ -42,7 +51,10 @@ pub fn dir(args: DirArgs) -> anyhow::Result<Outcome> {
 }
 
 /// `keysift stdin`
-pub fn stdin(args: StdinArgs) -> anyhow::Result<Outcome> {
+pub fn stdin(mut args: StdinArgs, config: &ConfigRequest) -> anyhow::Result<Outcome> {
+    let project = config.load(Root::Dir(Some(Path::new("."))), args.scan.quiet)?;
+    config.apply_archives(project.as_deref(), &mut args.archives);
+    config.apply(project, &mut args.scan);
     let scanner = build_scanner(&args.scan)?;
     let limits = ReadLimits::default();
     let source =
@@ -69,7 +81,7 @@ pub fn build_scanner(args: &ScanArgs) -> anyhow::Result<Scanner> {
     } else {
         RulesFor::Scanning
     };
-    let rules = load_rules(&args.rules, purpose)?;
+    let rules = load_rules(&args.rules, args.project.as_deref(), purpose)?;
     let engine = args.engine.map_or(EngineKind::fastest(), EngineKind::from);
     Ok(Scanner::builder(Arc::new(rules))
         .confidence_floor(args.confidence)
@@ -87,9 +99,16 @@ pub enum RulesFor {
     Inspecting,
 }
 
-/// The built-in signatures plus any extra files.
-pub fn load_rules(extra: &[std::path::PathBuf], purpose: RulesFor) -> anyhow::Result<RuleSet> {
+/// The built-in signatures plus any extra files and the project config's.
+pub fn load_rules(
+    extra: &[std::path::PathBuf],
+    project: Option<&ProjectConfig>,
+    purpose: RulesFor,
+) -> anyhow::Result<RuleSet> {
     let mut builder = RuleSet::builder().scan_view(purpose == RulesFor::Scanning);
+    if let Some(project) = project {
+        builder = project.add_rules(builder)?;
+    }
     for path in extra {
         builder = builder.add_path(path)?;
     }
@@ -118,6 +137,10 @@ pub struct Report {
     fail_on: FailOn,
     /// With verification, findings wait here until the scan is over.
     verifying: Option<Verifying>,
+    /// The project config, whose allowlists leave findings out.
+    project: Option<Arc<ProjectConfig>>,
+    /// Findings the allowlists left out (counted by the scan, so taken off its count).
+    allowlisted: u64,
 }
 
 /// Verification's state: the verifier, the findings held back, and what to report.
@@ -169,6 +192,8 @@ impl Report {
             quiet: args.quiet,
             fail_on: args.fail_on,
             verifying,
+            project: args.project.clone(),
+            allowlisted: 0,
         })
     }
 
@@ -178,6 +203,20 @@ impl Report {
         if self.sink_error.is_some() {
             return false;
         }
+        let kept;
+        let event = match (event, &self.project) {
+            (Event::Findings(found), Some(project)) if !project.allowlist().is_empty() => {
+                let allowlist = project.allowlist();
+                kept = found
+                    .iter()
+                    .filter(|f| !allowlist.suppresses(f))
+                    .cloned()
+                    .collect::<Vec<_>>();
+                self.allowlisted += (found.len() - kept.len()) as u64;
+                &Event::Findings(kept)
+            }
+            _ => event,
+        };
         let result = match event {
             Event::Findings(found) if self.verifying.is_some() => {
                 if let Some(verifying) = &mut self.verifying {
@@ -206,6 +245,7 @@ impl Report {
     /// Writes the summary and maps the scan's result to an exit code.
     pub fn finish(mut self, summary: &Summary) -> anyhow::Result<Outcome> {
         let mut summary = summary.clone();
+        summary.findings -= self.allowlisted;
         let mut live = 0;
         if let Some(mut verifying) = self.verifying.take() {
             let stats = verifying.verifier.verify(&mut verifying.held);

@@ -203,7 +203,8 @@ impl Output {
         let hir = match analysis::parse(&pattern) {
             Ok(hir) => hir,
             Err(why) => {
-                let why = why.lines().last().unwrap_or_default().trim().to_string();
+                let why = why.lines().last().unwrap_or_default().trim();
+                let why = why.strip_prefix("error: ").unwrap_or(why);
                 self.note(format!(
                     "rule {gitleaks_id:?}: not converted: its regex is not valid in keysift's \
                      dialect (bytes, ASCII classes): {why}"
