@@ -63,8 +63,7 @@ pub fn lint(rules: &Arc<RuleSet>, required: ProofRequired) -> Lint {
         .build()
         .expect("the portable engine builds for any valid rule set");
     for (index, signature) in rules.iter() {
-        let proof_required =
-            required == ProofRequired::Everywhere || rules.is_builtin(index);
+        let proof_required = required == ProofRequired::Everywhere || rules.is_builtin(index);
         let missing_proof = if proof_required {
             &mut problems
         } else {
@@ -111,8 +110,9 @@ fn problem_with(signature: &Signature, field: &'static str, message: String) -> 
 
 /// Whether the signature carries its proof: references and examples both ways.
 fn check_proof(signature: &Signature, problems: &mut Vec<Problem>) {
-    let mut problem =
-        |field: &'static str, message: String| problems.push(problem_with(signature, field, message));
+    let mut problem = |field: &'static str, message: String| {
+        problems.push(problem_with(signature, field, message))
+    };
     if signature.references().is_empty() {
         problem(
             "references",
@@ -131,8 +131,9 @@ fn check_proof(signature: &Signature, problems: &mut Vec<Problem>) {
 }
 
 fn check_signature(scanner: &Scanner, signature: &Signature, problems: &mut Vec<Problem>) {
-    let mut problem =
-        |field: &'static str, message: String| problems.push(problem_with(signature, field, message));
+    let mut problem = |field: &'static str, message: String| {
+        problems.push(problem_with(signature, field, message))
+    };
     for reference in signature.references() {
         if !reference.starts_with("https://") && !reference.starts_with("http://") {
             problem("references", format!("{reference:?} is not an http(s) URL"));
@@ -283,6 +284,35 @@ mod tests {
              pattern = '(?i)x?api[_-]?key=[a-z0-9]{8}'\nexamples = ['API_KEY=a1b2c3d4']\nnegative_examples = ['x']",
         );
         assert!(p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn extra_signatures_may_go_without_proof_but_not_without_a_working_pattern() {
+        let extra = |body: &str| {
+            let text = format!(
+                "[[signature]]\nid = 'team.token'\nname = 'n'\nprovider = 'p'\n\
+                 category = 'saas'\nconfidence = 'high'\nkeywords = ['tok_']\n{body}\n"
+            );
+            let rules = RuleSet::builder()
+                .builtin(false)
+                .add_source("team.toml", &text)
+                .build()
+                .unwrap();
+            let rules = Arc::new(rules);
+            assert!(
+                !check(&rules).is_empty(),
+                "proof is required everywhere by `check`"
+            );
+            lint(&rules, ProofRequired::BuiltinOnly)
+        };
+        let unproven = extra("pattern = 'tok_[a-z0-9]{8}'");
+        assert!(unproven.problems.is_empty(), "{:?}", unproven.problems);
+        let fields: Vec<_> = unproven.warnings.iter().filter_map(|w| w.field).collect();
+        assert_eq!(fields, ["references", "examples", "negative_examples"]);
+        // Examples given are still proven.
+        let wrong = extra("pattern = 'tok_[a-z0-9]{8}'\nexamples = ['tok_short']");
+        assert_eq!(wrong.problems.len(), 1, "{:?}", wrong.problems);
+        assert_eq!(wrong.problems[0].field, Some("examples"));
     }
 
     #[test]

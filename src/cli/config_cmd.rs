@@ -26,7 +26,8 @@ pub fn run(command: ConfigCommand) -> anyhow::Result<Outcome> {
                     path.display()
                 );
             }
-            fs::write(&path, STARTER).with_context(|| format!("cannot write {}", path.display()))?;
+            fs::write(&path, STARTER)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("keysift: wrote {}", path.display());
             Ok(Outcome::Clean)
         }
@@ -65,7 +66,10 @@ pub fn man() -> anyhow::Result<Outcome> {
             man.render_options_section(&mut options)?;
             // One page: each subcommand's sections become one section named after it.
             let options = String::from_utf8_lossy(&options)
-                .replace(".SH SYNOPSIS\n", &format!(".SH \"{}\"\n", name.to_uppercase()))
+                .replace(
+                    ".SH SYNOPSIS\n",
+                    &format!(".SH \"{}\"\n", name.to_uppercase()),
+                )
                 .replace(".SH OPTIONS\n", ".SS Options\n");
             page.extend_from_slice(options.as_bytes());
         }

@@ -34,7 +34,11 @@ pub fn git(mut args: GitArgs, config: &ConfigRequest) -> anyhow::Result<Outcome>
     let project = config.load(Root::Dir(repo.work_dir()), args.scan.quiet)?;
     if let Some(project) = &project {
         let limits = project.limits();
-        config.set("max_file_size", &mut args.max_file_size, limits.max_file_size);
+        config.set(
+            "max_file_size",
+            &mut args.max_file_size,
+            limits.max_file_size,
+        );
     }
     config.apply(project, &mut args.scan);
     let options = GitScanOptions {

@@ -24,8 +24,8 @@ use keysift::{
 
 use super::{
     args::{HookCommand, ScanArgs},
-    project::{ConfigRequest, Root},
     git_cmd::{scan, settings_key},
+    project::{ConfigRequest, Root},
     Outcome,
 };
 

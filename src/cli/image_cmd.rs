@@ -30,8 +30,16 @@ pub fn image(mut args: ImageArgs, config: &ConfigRequest) -> anyhow::Result<Outc
     let project = config.load(Root::Dir(Some(std::path::Path::new("."))), args.scan.quiet)?;
     if let Some(project) = &project {
         let limits = project.limits();
-        config.set("max_file_size", &mut args.max_file_size, limits.max_file_size);
-        config.set("max_layer_size", &mut args.max_layer_size, limits.max_layer_size);
+        config.set(
+            "max_file_size",
+            &mut args.max_file_size,
+            limits.max_file_size,
+        );
+        config.set(
+            "max_layer_size",
+            &mut args.max_layer_size,
+            limits.max_layer_size,
+        );
     }
     config.apply_archives(project.as_deref(), &mut args.archives);
     config.apply(project, &mut args.scan);

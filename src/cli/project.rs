@@ -92,7 +92,11 @@ impl ConfigRequest {
             return;
         };
         self.set("confidence", &mut scan.confidence, config.confidence());
-        self.set("verify_timeout", &mut scan.verify_timeout, config.verify_timeout());
+        self.set(
+            "verify_timeout",
+            &mut scan.verify_timeout,
+            config.verify_timeout(),
+        );
         // Flags after the file's endpoints: the last one named wins.
         let mut endpoints: Vec<(String, String)> = config
             .endpoints()
@@ -109,10 +113,26 @@ impl ConfigRequest {
         let Some(limits) = config.map(ProjectConfig::limits) else {
             return;
         };
-        self.set("max_archive_depth", &mut archives.max_archive_depth, limits.max_archive_depth);
-        self.set("max_archive_size", &mut archives.max_archive_size, limits.max_archive_size);
-        self.set("max_archive_ratio", &mut archives.max_archive_ratio, limits.max_archive_ratio);
-        self.set("no_archives", &mut archives.no_archives, limits.archives.map(|on| !on));
+        self.set(
+            "max_archive_depth",
+            &mut archives.max_archive_depth,
+            limits.max_archive_depth,
+        );
+        self.set(
+            "max_archive_size",
+            &mut archives.max_archive_size,
+            limits.max_archive_size,
+        );
+        self.set(
+            "max_archive_ratio",
+            &mut archives.max_archive_ratio,
+            limits.max_archive_ratio,
+        );
+        self.set(
+            "no_archives",
+            &mut archives.no_archives,
+            limits.archives.map(|on| !on),
+        );
     }
 }
 
@@ -144,7 +164,10 @@ fn find(root: Root<'_>) -> anyhow::Result<Option<ProjectConfig>> {
         }
     }
     if found.len() > 1 {
-        let names: Vec<String> = found.iter().map(|c| c.path().display().to_string()).collect();
+        let names: Vec<String> = found
+            .iter()
+            .map(|c| c.path().display().to_string())
+            .collect();
         return Err(anyhow::anyhow!(
             "the paths scanned have different {FILE_NAME} files ({}): pick one with --config FILE \
              or scan them separately",

@@ -431,7 +431,10 @@ fn check(files: &[std::path::PathBuf]) -> anyhow::Result<Outcome> {
             let (outcome, summary) = if problems.is_empty() {
                 let unproven = match lint.warnings.len() {
                     0 => String::new(),
-                    n => format!(" ({n} warning{}: extra signatures without proof)", plural(n)),
+                    n => format!(
+                        " ({n} warning{}: extra signatures without proof)",
+                        plural(n)
+                    ),
                 };
                 (
                     Outcome::Clean,

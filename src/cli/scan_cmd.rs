@@ -30,7 +30,11 @@ pub fn dir(mut args: DirArgs, config: &ConfigRequest) -> anyhow::Result<Outcome>
     let project = config.load(Root::Paths(&args.paths), args.scan.quiet)?;
     if let Some(project) = &project {
         let limits = project.limits();
-        config.set("max_file_size", &mut args.max_file_size, limits.max_file_size);
+        config.set(
+            "max_file_size",
+            &mut args.max_file_size,
+            limits.max_file_size,
+        );
     }
     config.apply_archives(project.as_deref(), &mut args.archives);
     config.apply(project, &mut args.scan);

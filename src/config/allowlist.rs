@@ -114,7 +114,11 @@ impl Compiler<'_> {
         let mut entries = Vec::new();
         for spec in specs {
             let entry = Entry {
-                signatures: spec.signatures.iter().map(|s| s.get_ref().clone()).collect(),
+                signatures: spec
+                    .signatures
+                    .iter()
+                    .map(|s| s.get_ref().clone())
+                    .collect(),
                 paths: self.paths(&spec.paths, &spec.path_regexes)?,
                 secrets: self.regexes("secrets", &spec.secrets)?,
                 lines: self.regexes("lines", &spec.lines)?,
@@ -144,7 +148,11 @@ impl Compiler<'_> {
                     ));
                 }
                 Ok(Restriction {
-                    signatures: spec.signatures.iter().map(|s| s.get_ref().clone()).collect(),
+                    signatures: spec
+                        .signatures
+                        .iter()
+                        .map(|s| s.get_ref().clone())
+                        .collect(),
                     paths,
                 })
             })
@@ -255,7 +263,11 @@ fn file_path(origin: &Origin) -> Option<&Path> {
 /// For an archive member, the member chain after the archive's path (`!/inner/x.yml`).
 fn reported_suffix(origin: &Origin) -> String {
     match origin {
-        Origin::Archived(archived) => format!("{}{}", reported_suffix(&archived.container), archived.chain()),
+        Origin::Archived(archived) => format!(
+            "{}{}",
+            reported_suffix(&archived.container),
+            archived.chain()
+        ),
         _ => String::new(),
     }
 }

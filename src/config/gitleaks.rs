@@ -66,13 +66,17 @@ impl SyntaxError {
 }
 
 /// Whether `text` is a gitleaks configuration rather than a keysift one: it has gitleaks'
-/// top-level `[[rules]]`, `[extend]`, `[[allowlists]]` or a `[allowlist]` table (keysift's
-/// `[[allowlist]]` is an array).
+/// top-level `[[rules]]` tables (keysift's `rules` lists file names), `[extend]`,
+/// `[[allowlists]]` or a `[allowlist]` table (keysift's `[[allowlist]]` is an array).
 pub fn looks_like_gitleaks(text: &str) -> bool {
     let Ok(table) = text.parse::<Table>() else {
         return false;
     };
-    table.contains_key("rules")
+    let rule_tables = table
+        .get("rules")
+        .and_then(Value::as_array)
+        .is_some_and(|rules| rules.iter().any(Value::is_table));
+    rule_tables
         || table.contains_key("extend")
         || table.contains_key("allowlists")
         || table.get("allowlist").is_some_and(Value::is_table)
@@ -114,7 +118,9 @@ pub fn convert(text: &str) -> Result<Converted, SyntaxError> {
                     out.global_allowlist(list, i, &targets, &table);
                 }
             }
-            other => out.note(format!("top-level key `{other}` has no keysift equivalent: ignored")),
+            other => out.note(format!(
+                "top-level key `{other}` has no keysift equivalent: ignored"
+            )),
         }
     }
     Ok(out.finish())
@@ -246,16 +252,29 @@ impl Output {
         if !tags.is_empty() {
             signature.insert(
                 "description".into(),
-                text(&format!("Imported from gitleaks rule {gitleaks_id:?}; tags: {}", tags.join(", "))),
+                text(&format!(
+                    "Imported from gitleaks rule {gitleaks_id:?}; tags: {}",
+                    tags.join(", ")
+                )),
             );
         }
         for key in rule.keys() {
             let known = [
-                "id", "description", "regex", "secretGroup", "entropy", "keywords", "path",
-                "tags", "allowlist", "allowlists",
+                "id",
+                "description",
+                "regex",
+                "secretGroup",
+                "entropy",
+                "keywords",
+                "path",
+                "tags",
+                "allowlist",
+                "allowlists",
             ];
             if !known.contains(&key.as_str()) {
-                self.note(format!("rule {gitleaks_id:?}: `{key}` is not supported, ignored"));
+                self.note(format!(
+                    "rule {gitleaks_id:?}: `{key}` is not supported, ignored"
+                ));
             }
         }
         self.signatures.push(Value::Table(signature));
@@ -267,11 +286,17 @@ impl Output {
                 restrict.insert("path_regexes".into(), Value::Array(vec![text(path)]));
                 self.restrictions.push(Value::Table(restrict));
             } else {
-                self.note(format!("rule {gitleaks_id:?}: its `path` regex is invalid: ignored"));
+                self.note(format!(
+                    "rule {gitleaks_id:?}: its `path` regex is invalid: ignored"
+                ));
             }
         }
         if let Some(list) = rule.get("allowlist") {
-            self.allowlist(list, &format!("rule {gitleaks_id:?}'s allowlist"), &[id.clone()]);
+            self.allowlist(
+                list,
+                &format!("rule {gitleaks_id:?}'s allowlist"),
+                &[id.clone()],
+            );
         }
         for (i, list) in rule
             .get("allowlists")
@@ -291,11 +316,19 @@ impl Output {
         let keywords: Vec<String> = rule
             .get("keywords")
             .and_then(Value::as_array)
-            .map(|k| k.iter().filter_map(Value::as_str).map(str::to_lowercase).collect())
+            .map(|k| {
+                k.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_lowercase)
+                    .collect()
+            })
             .unwrap_or_default();
         let why = if keywords.is_empty() {
             "it has no keywords"
-        } else if keywords.iter().any(|k| k.len() < MIN_KEYWORD_LEN || !k.is_ascii()) {
+        } else if keywords
+            .iter()
+            .any(|k| k.len() < MIN_KEYWORD_LEN || !k.is_ascii())
+        {
             "a keyword is shorter than 3 bytes or not ASCII"
         } else if !analysis::keywords_in_every_match(
             hir,
@@ -336,7 +369,9 @@ impl Output {
             ));
         }
         if known.is_empty() {
-            self.note(format!("{what}: applies to no imported rule: not converted"));
+            self.note(format!(
+                "{what}: applies to no imported rule: not converted"
+            ));
             return;
         }
         let ids: Vec<String> = known.iter().map(|t| keysift_id(t)).collect();
@@ -360,7 +395,9 @@ impl Output {
             Some(c) if c.eq_ignore_ascii_case("or") => false,
             Some(c) if c.eq_ignore_ascii_case("and") => true,
             Some(other) => {
-                self.note(format!("{what}: unknown condition {other:?}: not converted"));
+                self.note(format!(
+                    "{what}: unknown condition {other:?}: not converted"
+                ));
                 return;
             }
         };
@@ -373,7 +410,9 @@ impl Output {
                 ));
                 return;
             }
-            self.note(format!("{what}: `commits` cannot be matched by keysift: left out"));
+            self.note(format!(
+                "{what}: `commits` cannot be matched by keysift: left out"
+            ));
         }
         let target = list
             .get("regexTarget")
@@ -389,7 +428,9 @@ impl Output {
                 "lines"
             }
             other => {
-                self.note(format!("{what}: unknown regexTarget {other:?}: not converted"));
+                self.note(format!(
+                    "{what}: unknown regexTarget {other:?}: not converted"
+                ));
                 return;
             }
         };
@@ -398,18 +439,27 @@ impl Output {
             entry.insert("description".into(), description.clone());
         }
         if !signatures.is_empty() {
-            let ids = signatures.iter().map(|s| Value::String(s.clone())).collect();
+            let ids = signatures
+                .iter()
+                .map(|s| Value::String(s.clone()))
+                .collect();
             entry.insert("signatures".into(), Value::Array(ids));
         }
         let mut criteria = 0;
-        for (from, to) in [("paths", "path_regexes"), ("regexes", regex_key), ("stopwords", "stopwords")] {
+        for (from, to) in [
+            ("paths", "path_regexes"),
+            ("regexes", regex_key),
+            ("stopwords", "stopwords"),
+        ] {
             let values: Vec<Value> = strings(from)
                 .into_iter()
                 .filter(|v| {
                     let text = v.as_str().unwrap_or_default();
                     let valid = from == "stopwords" || regex::Regex::new(text).is_ok();
                     if !valid {
-                        self.notes.push(format!("{what}: invalid regex {text:?} in `{from}`: left out"));
+                        self.notes.push(format!(
+                            "{what}: invalid regex {text:?} in `{from}`: left out"
+                        ));
                     }
                     valid
                 })
@@ -560,5 +610,6 @@ mod tests {
         assert!(looks_like_gitleaks("[allowlist]\npaths = ['x']\n"));
         assert!(!looks_like_gitleaks("[[allowlist]]\npaths = ['x']\n"));
         assert!(!looks_like_gitleaks("confidence = 'low'\n"));
+        assert!(!looks_like_gitleaks("rules = ['extra.toml']\n"));
     }
 }

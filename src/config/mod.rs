@@ -25,9 +25,7 @@ pub use allowlist::Allowlist;
 pub use file::Condition;
 pub use size::{parse_size, Size};
 
-use crate::{
-    rules::{Confidence, RuleSetBuilder, RulesError, SourceFile, SourceLocation},
-};
+use crate::rules::{Confidence, RuleSetBuilder, RulesError, SourceFile, SourceLocation};
 
 /// The name keysift looks for at the scan root.
 pub const FILE_NAME: &str = ".keysift.toml";
@@ -103,7 +101,11 @@ impl ProjectConfig {
             let converted = gitleaks::convert(&text).map_err(|e| e.at(&name, &text))?;
             let name = format!("{name} (converted from gitleaks)");
             let mut config = ProjectConfig::parse(path, &name, &converted.toml)?;
-            config.notes = converted.notes.iter().map(|n| format!("{}: {n}", path.display())).collect();
+            config.notes = converted
+                .notes
+                .iter()
+                .map(|n| format!("{}: {n}", path.display()))
+                .collect();
             return Ok(config);
         }
         ProjectConfig::parse(path, &name, &text)
@@ -126,17 +128,17 @@ impl ProjectConfig {
             location: source.location(span.start),
             message,
         };
-        let spec: file::ConfigFile = toml::from_str(text).map_err(|err| {
-            error(
-                err.span().unwrap_or(0..0),
-                err.message().trim().to_string(),
-            )
-        })?;
+        let spec: file::ConfigFile = toml::from_str(text)
+            .map_err(|err| error(err.span().unwrap_or(0..0), err.message().trim().to_string()))?;
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         let allowlist = allowlist::Compiler { error: &error }.allowlist(
             spec.allowlists,
             spec.restrictions,
-            if dir.as_os_str().is_empty() { Path::new(".") } else { &dir },
+            if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                &dir
+            },
         )?;
         let limits = &spec.limits;
         Ok(ProjectConfig {

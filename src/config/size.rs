@@ -36,7 +36,9 @@ impl<'de> serde::Deserialize<'de> for Size {
         }
         match Raw::deserialize(deserializer)? {
             Raw::Bytes(n) => Ok(Size(n)),
-            Raw::Text(text) => parse_size(&text).map(Size).map_err(serde::de::Error::custom),
+            Raw::Text(text) => parse_size(&text)
+                .map(Size)
+                .map_err(serde::de::Error::custom),
         }
     }
 }

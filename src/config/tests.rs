@@ -8,7 +8,11 @@ use crate::{
 };
 
 fn parse(text: &str) -> Result<ProjectConfig, ConfigError> {
-    ProjectConfig::parse(Path::new("/repo/.keysift.toml"), "/repo/.keysift.toml", text)
+    ProjectConfig::parse(
+        Path::new("/repo/.keysift.toml"),
+        "/repo/.keysift.toml",
+        text,
+    )
 }
 
 fn finding(signature: &str, path: &str, secret: &str, line: &str) -> Finding {
@@ -61,7 +65,10 @@ fn the_starter_file_uncommented_takes_effect() {
     assert_eq!(config.limits().max_file_size, Some(100 << 20));
     assert_eq!(config.limits().max_archive_depth, Some(3));
     assert_eq!(config.verify_timeout(), Some(15));
-    assert_eq!(config.endpoints()["github"], "https://ghe.example.com/api/v3");
+    assert_eq!(
+        config.endpoints()["github"],
+        "https://ghe.example.com/api/v3"
+    );
     let rules = config
         .add_rules(RuleSet::builder().scan_view(true))
         .unwrap()
@@ -70,7 +77,12 @@ fn the_starter_file_uncommented_takes_effect() {
     assert!(rules.find("acme.deploy-key").is_some());
     assert!(rules.find("generic.cli-flag").is_none());
     let allow = config.allowlist();
-    let fixture = finding("x.y", "/repo/tests/fixtures/a.env", "s3cr3tvalue", "k=s3cr3tvalue");
+    let fixture = finding(
+        "x.y",
+        "/repo/tests/fixtures/a.env",
+        "s3cr3tvalue",
+        "k=s3cr3tvalue",
+    );
     assert!(allow.suppresses(&fixture));
     let dummy = finding("x.y", "/repo/src/a.env", "myDummyValue", "k=myDummyValue");
     assert!(allow.suppresses(&dummy));
@@ -89,13 +101,19 @@ fn unknown_keys_name_file_and_line() {
     assert!(message.starts_with("/repo/.keysift.toml:4:"), "{message}");
     assert!(message.contains("max_file_sise"), "{message}");
     let err = parse("[[allowlist]]\npaths = ['x']\nsecret = ['y']\n").unwrap_err();
-    assert!(err.to_string().starts_with("/repo/.keysift.toml:3:"), "{err}");
+    assert!(
+        err.to_string().starts_with("/repo/.keysift.toml:3:"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_values_name_their_line() {
     let err = parse("[[allowlist]]\nsecrets = ['ok', '(unclosed']\n").unwrap_err();
-    assert!(err.to_string().starts_with("/repo/.keysift.toml:2:"), "{err}");
+    assert!(
+        err.to_string().starts_with("/repo/.keysift.toml:2:"),
+        "{err}"
+    );
     let err = parse("[limits]\nmax_file_size = '12 parsecs'\n").unwrap_err();
     assert!(err.to_string().contains(":2:"), "{err}");
     let err = parse("[[allowlist]]\nsignatures = ['a.b']\n").unwrap_err();
@@ -117,12 +135,16 @@ fn unknown_disabled_ids_are_errors_with_their_line() {
 
 #[test]
 fn condition_all_needs_every_criterion() {
-    let config = parse(
-        "[[allowlist]]\ncondition = 'all'\npaths = ['docs/**']\nstopwords = ['example']\n",
-    )
-    .unwrap();
+    let config =
+        parse("[[allowlist]]\ncondition = 'all'\npaths = ['docs/**']\nstopwords = ['example']\n")
+            .unwrap();
     let allow = config.allowlist();
-    let both = finding("a.b", "/repo/docs/x.md", "my-example-key", "k=my-example-key");
+    let both = finding(
+        "a.b",
+        "/repo/docs/x.md",
+        "my-example-key",
+        "k=my-example-key",
+    );
     let path_only = finding("a.b", "/repo/docs/x.md", "realvalue1", "k=realvalue1");
     let word_only = finding("a.b", "/repo/src/x", "my-example-key", "k=my-example-key");
     assert!(allow.suppresses(&both));
@@ -132,8 +154,7 @@ fn condition_all_needs_every_criterion() {
 
 #[test]
 fn per_signature_allowlists_leave_other_signatures_alone() {
-    let config =
-        parse("[[allowlist]]\nsignatures = ['a.b']\nlines = ['nosec']\n").unwrap();
+    let config = parse("[[allowlist]]\nsignatures = ['a.b']\nlines = ['nosec']\n").unwrap();
     let allow = config.allowlist();
     assert!(allow.suppresses(&finding("a.b", "x", "v4lue", "k=v4lue # nosec")));
     assert!(!allow.suppresses(&finding("c.d", "x", "v4lue", "k=v4lue # nosec")));
@@ -216,7 +237,10 @@ fn a_gitleaks_file_converts_with_notes() {
         "some-default-rule",
         "`commits` cannot be matched",
     ] {
-        assert!(notes.contains(expected), "missing {expected:?} in:\n{notes}");
+        assert!(
+            notes.contains(expected),
+            "missing {expected:?} in:\n{notes}"
+        );
     }
     let config = ProjectConfig::parse(Path::new("/repo/.gitleaks.toml"), "g", &converted.toml)
         .unwrap_or_else(|e| panic!("{e}\n{}", converted.toml));
@@ -244,9 +268,19 @@ fn a_gitleaks_file_converts_with_notes() {
     assert!(allow.suppresses(&finding("x.y", "/repo/a", "mysamplekey", "mysamplekey")));
     // targetRules + AND: both the path and the regex.
     let zeros = "0000abcdefghijklmnopqrst";
-    assert!(allow.suppresses(&finding("gitleaks.acme-token", "/repo/fixtures/a", zeros, zeros)));
+    assert!(allow.suppresses(&finding(
+        "gitleaks.acme-token",
+        "/repo/fixtures/a",
+        zeros,
+        zeros
+    )));
     assert!(!allow.suppresses(&finding("gitleaks.acme-token", "/repo/src/a", zeros, zeros)));
-    assert!(!allow.suppresses(&finding("gitleaks.loose", "/repo/fixtures/a.cfg", zeros, zeros)));
+    assert!(!allow.suppresses(&finding(
+        "gitleaks.loose",
+        "/repo/fixtures/a.cfg",
+        zeros,
+        zeros
+    )));
     // The rule's `path`: reported only in .cfg files.
     assert!(allow.suppresses(&finding("gitleaks.loose", "/repo/x.txt", "abc", "tok=abc")));
     assert!(!allow.suppresses(&finding("gitleaks.loose", "/repo/x.cfg", "abc", "tok=abc")));

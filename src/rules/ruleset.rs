@@ -275,7 +275,10 @@ impl RuleSetBuilder {
             if embedded.is_some() && extra_from == usize::MAX {
                 extra_from = signatures.len();
             }
-            match parse_file(&SourceFile::new(name.clone(), &text), embedded == Some(true)) {
+            match parse_file(
+                &SourceFile::new(name.clone(), &text),
+                embedded == Some(true),
+            ) {
                 Ok(parsed) => signatures.extend(parsed),
                 Err(mut p) => problems.append(&mut p),
             }
@@ -283,7 +286,8 @@ impl RuleSetBuilder {
         }
         let mut builtin_len = extra_from.min(signatures.len());
         if !self.disabled.is_empty() {
-            builtin_len -= remove_disabled(&mut signatures, builtin_len, &self.disabled, &mut problems);
+            builtin_len -=
+                remove_disabled(&mut signatures, builtin_len, &self.disabled, &mut problems);
             // Part of the digest: caches of clean blobs must not outlive a re-enabled signature.
             let ids: Vec<&str> = self.disabled.iter().map(|(id, _)| id.as_str()).collect();
             sources.push((Arc::from("<disabled>"), Cow::Owned(ids.join("\n"))));
