@@ -278,6 +278,14 @@ pub struct ScanArgs {
 }
 
 impl ScanArgs {
+    /// The scan loop's settings.
+    pub fn run_options(&self) -> keysift::scan::RunOptions {
+        keysift::scan::RunOptions {
+            threads: self.threads,
+            progress: Some(&super::progress::PROGRESS),
+        }
+    }
+
     /// Whether verification runs.
     pub fn verifying(&self) -> bool {
         self.verify || self.only_verified || self.fail_on == FailOn::Live

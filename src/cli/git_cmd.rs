@@ -3,10 +3,7 @@
 use std::sync::Arc;
 
 use keysift::{
-    scan::{
-        git::{scan_repository, GitMode, GitScanOptions},
-        RunOptions,
-    },
+    scan::git::{scan_repository, GitMode, GitScanOptions},
     sources::{git::Repository, ReadLimits},
 };
 
@@ -46,9 +43,7 @@ pub fn git(mut args: GitArgs, config: &ConfigRequest) -> anyhow::Result<Outcome>
         limits: ReadLimits {
             max_size: args.max_file_size,
         },
-        run: RunOptions {
-            threads: args.scan.threads,
-        },
+        run: args.scan.run_options(),
         incremental: args.incremental,
         cache_dir: args.cache,
         settings_key: settings_key(&args.scan),

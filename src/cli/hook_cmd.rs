@@ -12,10 +12,7 @@ use std::{
 
 use anyhow::{bail, Context};
 use keysift::{
-    scan::{
-        git::{GitMode, GitScanOptions},
-        RunOptions,
-    },
+    scan::git::{GitMode, GitScanOptions},
     sources::{
         git::{ObjectId, Repository},
         ReadLimits,
@@ -226,9 +223,7 @@ fn pre_push(
     let options = GitScanOptions {
         mode: GitMode::Commits { tips, hidden },
         limits: ReadLimits::default(),
-        run: RunOptions {
-            threads: scan_args.threads,
-        },
+        run: scan_args.run_options(),
         incremental: false,
         cache_dir: None,
         settings_key: settings_key(scan_args),

@@ -8,10 +8,7 @@ use std::{
 
 use anyhow::Context;
 use keysift::{
-    scan::{
-        image::{scan_images, ImageInput, ImageScanOptions},
-        RunOptions,
-    },
+    scan::image::{scan_images, ImageInput, ImageScanOptions},
     sources::image::{
         layer::LayerLimits,
         registry::{Reference, RegistryOptions},
@@ -70,9 +67,7 @@ pub fn image(mut args: ImageArgs, config: &ConfigRequest) -> anyhow::Result<Outc
             max_layer: args.max_layer_size,
         },
         archives: archive_limits(&args.archives, args.max_file_size),
-        run: RunOptions {
-            threads: args.scan.threads,
-        },
+        run: args.scan.run_options(),
     };
     let mut report = Report::open(&args.scan, &scanner)?;
     let (summary, notes) = scan_images(&inputs, &scanner, &options, |event| report.event(event));

@@ -12,6 +12,7 @@ mod config_cmd;
 mod git_cmd;
 mod hook_cmd;
 mod image_cmd;
+mod progress;
 mod project;
 mod rules_cmd;
 mod scan_cmd;

@@ -14,13 +14,14 @@ use keysift::{
     findings::Finding,
     report::{escape_control, FindingSink, HumanSink, JsonLinesSink, JsonSink, ReportOptions},
     rules::RuleSet,
-    scan::{self, Event, RunOptions, Scanner, Summary},
+    scan::{self, Event, Scanner, Summary},
     sources::{dir::DirSourceBuilder, stdin::StdinSource, ArchiveLimits, ReadLimits, Source},
     verify::{Verdict, Verifier, VerifyOptions},
 };
 
 use super::{
     args::{ArchiveArgs, ColorChoice, DirArgs, FailOn, Format, ScanArgs, StdinArgs},
+    progress::{ProgressLine, PROGRESS},
     project::{ConfigRequest, Root},
     Outcome,
 };
@@ -121,14 +122,9 @@ pub fn load_rules(
 
 fn run_scan<S: Source>(source: &S, scanner: &Scanner, args: &ScanArgs) -> anyhow::Result<Outcome> {
     let mut report = Report::open(args, scanner)?;
-    let summary = scan::run(
-        source,
-        scanner,
-        RunOptions {
-            threads: args.threads,
-        },
-        |event| report.event(event),
-    );
+    let summary = scan::run(source, scanner, args.run_options(), |event| {
+        report.event(event)
+    });
     report.finish(&summary)
 }
 
@@ -145,6 +141,8 @@ pub struct Report {
     project: Option<Arc<ProjectConfig>>,
     /// Findings the allowlists left out (counted by the scan, so taken off its count).
     allowlisted: u64,
+    /// The progress line on stderr, when it is a terminal.
+    progress: Option<ProgressLine>,
 }
 
 /// Verification's state: the verifier, the findings held back, and what to report.
@@ -174,7 +172,8 @@ impl Report {
         } else {
             None
         };
-        let (out, to_terminal) = open_output(args.output.as_deref())?;
+        let progress = ProgressLine::start(&PROGRESS, args.quiet);
+        let (out, to_terminal) = open_output(args.output.as_deref(), progress.is_some())?;
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -198,6 +197,7 @@ impl Report {
             verifying,
             project: args.project.clone(),
             allowlisted: 0,
+            progress,
         })
     }
 
@@ -207,6 +207,8 @@ impl Report {
         if self.sink_error.is_some() {
             return false;
         }
+        // Findings and errors go to the terminal while the progress line is away.
+        let _hold = self.progress.as_ref().map(ProgressLine::hold);
         let kept;
         let event = match (event, &self.project) {
             (Event::Findings(found), Some(project)) if !project.allowlist().is_empty() => {
@@ -221,6 +223,9 @@ impl Report {
             }
             _ => event,
         };
+        if let Event::Findings(found) = event {
+            PROGRESS.found(found.len());
+        }
         let result = match event {
             Event::Findings(found) if self.verifying.is_some() => {
                 if let Some(verifying) = &mut self.verifying {
@@ -248,6 +253,9 @@ impl Report {
 
     /// Writes the summary and maps the scan's result to an exit code.
     pub fn finish(mut self, summary: &Summary) -> anyhow::Result<Outcome> {
+        if let Some(progress) = self.progress.take() {
+            progress.finish();
+        }
         let mut summary = summary.clone();
         summary.findings -= self.allowlisted;
         let mut live = 0;
@@ -324,8 +332,9 @@ fn print_summary_line(summary: &Summary) {
     );
 }
 
-/// The report's destination, and whether it is a terminal.
-fn open_output(path: Option<&Path>) -> anyhow::Result<(Box<dyn Write>, bool)> {
+/// The report's destination, and whether it is a terminal. Written a line at a time to a
+/// terminal that also shows the progress line, so each finding is out before it is redrawn.
+fn open_output(path: Option<&Path>, progress: bool) -> anyhow::Result<(Box<dyn Write>, bool)> {
     match path {
         Some(path) => {
             let file =
@@ -335,6 +344,9 @@ fn open_output(path: Option<&Path>) -> anyhow::Result<(Box<dyn Write>, bool)> {
         None => {
             let stdout = io::stdout();
             let terminal = stdout.is_terminal();
+            if terminal && progress {
+                return Ok((Box::new(io::LineWriter::new(stdout.lock())), terminal));
+            }
             Ok((Box::new(BufWriter::new(stdout.lock())), terminal))
         }
     }

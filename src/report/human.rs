@@ -222,7 +222,8 @@ fn plural(n: u64) -> &'static str {
     }
 }
 
-fn human_bytes(bytes: u64) -> String {
+/// Bytes in decimal units: `512 B`, `1.5 kB`, `1.2 GB`.
+pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut value = bytes as f64;
     let mut unit = 0;

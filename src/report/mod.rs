@@ -9,7 +9,7 @@ mod record;
 use std::io;
 
 pub use escape::escape_control;
-pub use human::HumanSink;
+pub use human::{human_bytes, HumanSink};
 pub use json::{JsonLinesSink, JsonSink};
 pub use record::FindingRecord;
 

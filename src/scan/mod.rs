@@ -4,11 +4,13 @@ mod dedup;
 pub mod git;
 pub mod image;
 mod pipeline;
+mod progress;
 mod summary;
 
 use std::sync::Arc;
 
 pub use pipeline::{run, Event, RunOptions};
+pub use progress::Progress;
 pub use summary::Summary;
 
 use crate::{
