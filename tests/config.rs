@@ -418,12 +418,14 @@ fn the_man_page_is_roff_with_every_subcommand() {
 /// The example in the README's "Project configuration" section is a valid config.
 #[test]
 fn the_readme_example_config_parses() {
-    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let section = &readme[readme.find("## Project configuration").unwrap()..];
     let start = section.find("```toml\n").unwrap() + "```toml\n".len();
     let example = &section[start..start + section[start..].find("```").unwrap()];
-    let config = keysift::config::ProjectConfig::parse(Path::new("README.md"), "README.md", example)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let config =
+        keysift::config::ProjectConfig::parse(Path::new("README.md"), "README.md", example)
+            .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(config.limits().max_archive_depth, Some(2));
     assert!(!config.allowlist().is_empty());
 }

@@ -401,7 +401,7 @@ fn load_for_check(files: &[std::path::PathBuf]) -> anyhow::Result<RuleSet> {
             builder.add_path(file)?
         };
     }
-    Ok(builder.build().context("invalid signatures")?)
+    builder.build().context("invalid signatures")
 }
 
 fn check(files: &[std::path::PathBuf]) -> anyhow::Result<Outcome> {

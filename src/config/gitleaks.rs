@@ -295,7 +295,7 @@ impl Output {
             self.allowlist(
                 list,
                 &format!("rule {gitleaks_id:?}'s allowlist"),
-                &[id.clone()],
+                std::slice::from_ref(&id),
             );
         }
         for (i, list) in rule
@@ -306,7 +306,7 @@ impl Output {
             .enumerate()
         {
             let what = format!("rule {gitleaks_id:?}'s allowlist #{}", i + 1);
-            self.allowlist(list, &what, &[id.clone()]);
+            self.allowlist(list, &what, std::slice::from_ref(&id));
         }
     }
 
