@@ -429,3 +429,31 @@ fn the_readme_example_config_parses() {
     assert_eq!(config.limits().max_archive_depth, Some(2));
     assert!(!config.allowlist().is_empty());
 }
+
+#[test]
+fn rules_list_shows_what_the_config_adds_and_disables() {
+    let tree = Tree::new();
+    let config = tree.write(
+        "k.toml",
+        format!("disable = ['github.pat.classic']\n{ACME_SIGNATURE}"),
+    );
+    let run = run(&[
+        "rules",
+        "list",
+        "--format",
+        "json",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let ids: Vec<String> = run
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.iter().any(|id| id == "acme.deploy-key"));
+    assert!(!ids.iter().any(|id| id == "github.pat.classic"));
+    assert!(ids.len() > 900, "the built-in library is still listed");
+}

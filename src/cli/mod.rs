@@ -63,7 +63,7 @@ pub fn main() -> ExitCode {
         Command::Git(args) => git_cmd::git(args, &config),
         Command::Image(args) => image_cmd::image(args, &config),
         Command::Hook(command) => hook_cmd::run(command, &config),
-        Command::Rules(command) => rules_cmd::run(command),
+        Command::Rules(command) => rules_cmd::run(command, &config),
         Command::Config(command) => config_cmd::run(command),
         Command::Completions { shell } => config_cmd::completions(shell),
         Command::Man => config_cmd::man(),

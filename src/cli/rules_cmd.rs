@@ -19,12 +19,15 @@ use serde::Serialize;
 
 use super::{
     args::{ListFormat, RulesCommand},
+    project::{ConfigRequest, Root},
     scan_cmd::{load_rules, RulesFor},
     Outcome,
 };
 
-/// Runs a `rules` subcommand.
-pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
+/// Runs a `rules` subcommand. `list` and `stats` show the signatures scans from here would
+/// use: with the project config's own and without the ones it disables.
+pub fn run(command: RulesCommand, config: &ConfigRequest) -> anyhow::Result<Outcome> {
+    let project = || config.load(Root::Dir(Some(Path::new("."))), true);
     match command {
         RulesCommand::List {
             format,
@@ -39,7 +42,7 @@ pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
                 category,
                 confidence,
             };
-            let rules = load_rules(&rules, None, RulesFor::Inspecting)?;
+            let rules = load_rules(&rules, project()?.as_deref(), RulesFor::Inspecting)?;
             if engine_report {
                 report_fallbacks(Arc::new(rules), &filter, format)
             } else {
@@ -47,7 +50,11 @@ pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
             }
         }
         RulesCommand::Stats { format, rules } => {
-            stats(&load_rules(&rules, None, RulesFor::Inspecting)?, format)
+            let project = project()?;
+            stats(
+                &load_rules(&rules, project.as_deref(), RulesFor::Inspecting)?,
+                format,
+            )
         }
         RulesCommand::Check { files } => check(&files),
         RulesCommand::Import { file, output } => import(&file, output.as_deref()),
