@@ -41,7 +41,9 @@ struct Shared {
 }
 
 /// Keeps the progress line off the screen while held.
-pub struct Hold<'a>(#[allow(dead_code)] MutexGuard<'a, bool>);
+pub struct Hold<'a> {
+    _drawn: MutexGuard<'a, bool>,
+}
 
 impl ProgressLine {
     /// Starts drawing from `counters` when stderr is a terminal and not `quiet`.
@@ -75,7 +77,7 @@ impl ProgressLine {
             let _ = io::stderr().write_all(CLEAR.as_bytes());
             *drawn = false;
         }
-        Hold(drawn)
+        Hold { _drawn: drawn }
     }
 
     /// Stops drawing and clears the line.

@@ -130,15 +130,15 @@ impl ProjectConfig {
         };
         let spec: file::ConfigFile = toml::from_str(text)
             .map_err(|err| error(err.span().unwrap_or(0..0), err.message().trim().to_string()))?;
-        let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        // Paths in the file are relative to it.
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
         let allowlist = allowlist::Compiler { error: &error }.allowlist(
             spec.allowlists,
             spec.restrictions,
-            if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                &dir
-            },
+            &dir,
         )?;
         let limits = &spec.limits;
         Ok(ProjectConfig {
