@@ -457,3 +457,30 @@ fn rules_list_shows_what_the_config_adds_and_disables() {
     assert!(!ids.iter().any(|id| id == "github.pat.classic"));
     assert!(ids.len() > 900, "the built-in library is still listed");
 }
+
+/// `[verify] endpoints` sends a provider's checks elsewhere, as `--verify-endpoint` does, and
+/// the flag wins over the file.
+#[test]
+fn verification_endpoints_come_from_the_config() {
+    use common::http::{Response, Server};
+    let live = |name: &'static str| {
+        Server::start(move |_, _| Response::json(200, serde_json::json!({ "login": name })))
+    };
+    let (from_file, from_flag) = (live("file"), live("flag"));
+    let tree = Tree::new();
+    tree.write("a.env", env_line(GITHUB_TOKEN));
+    tree.write(
+        ".keysift.toml",
+        format!(
+            "[verify]\nendpoints = {{ github = \"{}\" }}\n",
+            from_file.url()
+        ),
+    );
+    let identity = |run: &Run| run.json()["findings"][0]["verification"]["identity"].clone();
+    let run = scan_json(tree.path(), &["--verify"]);
+    assert_eq!(identity(&run), "file", "{}", run.stderr);
+    let flag = format!("github={}", from_flag.url());
+    let run = scan_json(tree.path(), &["--verify", "--verify-endpoint", &flag]);
+    assert_eq!(identity(&run), "flag", "{}", run.stderr);
+    assert_eq!(from_file.requests().len(), 1);
+}
