@@ -250,3 +250,38 @@ fn the_gitlab_job_scans_a_merge_request() {
     let report: Value = serde_json::from_str(&report).unwrap();
     assert!(report.to_string().contains("b.env"), "{report}");
 }
+
+/// Regression: when a push starts a new history (its first commit is a root), the pre-commit
+/// framework runs the `keysift-pre-push` hook "on all files" with the branch but no range;
+/// the hook then scans the branch, rather than nothing.
+#[test]
+fn the_framework_pre_push_hook_scans_a_branch_pushed_from_its_root_commit() {
+    let tree = Tree::new();
+    let repo = tree.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    tree.write("app.env", format!("TOKEN={GITHUB_TOKEN}\n"));
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "first"]);
+    let hook = |env: &[(&str, &str)]| {
+        let output = common::keysift()
+            .args(["hook", "pre-push", "origin", "/nowhere.git"])
+            .current_dir(repo)
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        common::finish(output)
+    };
+    let framework = hook(&[
+        ("PRE_COMMIT", "1"),
+        ("PRE_COMMIT_LOCAL_BRANCH", "refs/heads/main"),
+    ]);
+    assert_eq!(
+        framework.code, 1,
+        "{}{}",
+        framework.stdout, framework.stderr
+    );
+    assert!(framework.stdout.contains("app.env"), "{}", framework.stdout);
+    // Git's own hook with nothing on stdin: nothing pushed, nothing scanned.
+    assert_eq!(hook(&[]).code, 0);
+}

@@ -188,9 +188,22 @@ fn pre_push(
         .zip(std::env::var("PRE_COMMIT_TO_REF").ok());
     let remote_env = std::env::var("PRE_COMMIT_REMOTE_NAME").ok();
     let remote = remote.or(remote_env.as_deref());
-    let lines: Vec<String> = match framework {
-        Some((from, to)) => vec![format!("- {to} - {from}")],
-        None => io::stdin()
+    // When a push starts a history (its first commit is a root), the framework runs the hook
+    // "on all files" and passes no range, only the branch: scan what it has that the remote's
+    // tracking refs do not.
+    let whole_branch = std::env::var("PRE_COMMIT_LOCAL_BRANCH")
+        .ok()
+        .filter(|_| framework.is_none() && std::env::var_os("PRE_COMMIT").is_some());
+    let lines: Vec<String> = match (framework, whole_branch) {
+        (Some((from, to)), _) => vec![format!("- {to} - {from}")],
+        (None, Some(branch)) => {
+            let tip = local
+                .rev_parse_single(branch.as_str())
+                .with_context(|| format!("cannot resolve the pushed branch {branch}"))?
+                .detach();
+            vec![format!("{branch} {tip} - {}", ObjectId::null(tip.kind()))]
+        }
+        (None, None) => io::stdin()
             .lock()
             .lines()
             .collect::<Result<_, _>>()
