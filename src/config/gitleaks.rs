@@ -22,6 +22,7 @@
 
 use std::collections::BTreeSet;
 
+use regex_syntax::hir::Hir;
 use toml::{map::Map, Table, Value};
 
 use super::ConfigError;
@@ -164,80 +165,90 @@ impl Output {
         }
     }
 
+    /// Converts one `[[rules]]` table: a signature, and the path restriction and allowlists
+    /// that come with it.
     fn rule(&mut self, rule: &Table, provider: &str) {
         let Some(gitleaks_id) = rule.get("id").and_then(Value::as_str) else {
             self.note("a rule without an `id`: skipped".into());
             return;
         };
-        let id = keysift_id(gitleaks_id);
+        let Some((pattern, hir)) = self.pattern(rule, gitleaks_id) else {
+            return;
+        };
+        let signature = self.signature(rule, gitleaks_id, provider, &pattern, &hir);
+        self.signatures.push(Value::Table(signature));
+        self.scope(rule, gitleaks_id);
+    }
+
+    /// The rule's regex with its secret group named, if keysift can use it; a note otherwise.
+    fn pattern(&mut self, rule: &Table, gitleaks_id: &str) -> Option<(String, Hir)> {
+        let mut refuse = |why: &str| {
+            self.note(format!("rule {gitleaks_id:?}: not converted: {why}"));
+            None
+        };
         let Some(regex) = rule.get("regex").and_then(Value::as_str) else {
-            let why = if rule.contains_key("path") {
+            return refuse(if rule.contains_key("path") {
                 "it matches file paths only, and keysift reports secrets in contents"
             } else {
                 "it has no `regex`"
-            };
-            self.note(format!("rule {gitleaks_id:?}: not converted: {why}"));
-            return;
+            });
         };
         if rule.contains_key("required") {
-            self.note(format!(
-                "rule {gitleaks_id:?}: not converted: composite rules (`required`) have no \
-                 keysift equivalent"
-            ));
-            return;
+            return refuse("composite rules (`required`) have no keysift equivalent");
         }
         if rule.get("skipReport").and_then(Value::as_bool) == Some(true) {
-            self.note(format!("rule {gitleaks_id:?}: not converted: skipReport"));
-            return;
+            return refuse("skipReport");
         }
         let secret_group = rule
             .get("secretGroup")
             .and_then(Value::as_integer)
             .unwrap_or(0);
-        let pattern = match name_secret_group(regex, secret_group) {
-            Ok((pattern, note)) => {
-                if let Some(note) = note {
-                    self.note(format!("rule {gitleaks_id:?}: {note}"));
-                }
-                pattern
-            }
-            Err(why) => {
-                self.note(format!("rule {gitleaks_id:?}: not converted: {why}"));
-                return;
-            }
+        let (pattern, note) = match name_secret_group(regex, secret_group) {
+            Ok(named) => named,
+            Err(why) => return refuse(&why),
         };
         let hir = match analysis::parse(&pattern) {
             Ok(hir) => hir,
             Err(why) => {
                 let why = why.lines().last().unwrap_or_default().trim();
                 let why = why.strip_prefix("error: ").unwrap_or(why);
-                self.note(format!(
-                    "rule {gitleaks_id:?}: not converted: its regex is not valid in keysift's \
-                     dialect (bytes, ASCII classes): {why}"
+                return refuse(&format!(
+                    "its regex is not valid in keysift's dialect (bytes, ASCII classes): {why}"
                 ));
-                return;
             }
         };
+        if let Some(note) = note {
+            self.note(format!("rule {gitleaks_id:?}: {note}"));
+        }
+        Some((pattern, hir))
+    }
 
+    /// The `[[signature]]` table of a rule, keys in the order of keysift's own files.
+    fn signature(
+        &mut self,
+        rule: &Table,
+        gitleaks_id: &str,
+        provider: &str,
+        pattern: &str,
+        hir: &Hir,
+    ) -> Map<String, Value> {
         let mut signature = Map::new();
         let text = |s: &str| Value::String(s.to_string());
-        signature.insert("id".into(), text(&id));
+        signature.insert("id".into(), text(&keysift_id(gitleaks_id)));
         let description = rule.get("description").and_then(Value::as_str);
         signature.insert("name".into(), text(description.unwrap_or(gitleaks_id)));
         signature.insert("provider".into(), text(provider));
         signature.insert("category".into(), text("generic"));
         signature.insert("confidence".into(), text("medium"));
-        let keywords = self.keywords(rule, &hir, gitleaks_id);
+        let keywords = self.keywords(rule, hir, gitleaks_id);
         if keywords.is_empty() {
             signature.insert("keywordless".into(), Value::Boolean(true));
         } else {
-            signature.insert(
-                "keywords".into(),
-                Value::Array(keywords.iter().map(|k| text(k)).collect()),
-            );
+            let keywords = keywords.iter().map(|k| text(k)).collect();
+            signature.insert("keywords".into(), Value::Array(keywords));
             signature.insert("keywords_ignore_case".into(), Value::Boolean(true));
         }
-        signature.insert("pattern".into(), text(&pattern));
+        signature.insert("pattern".into(), text(pattern));
         if hir.properties().maximum_len().is_none() {
             signature.insert("max_len".into(), Value::Integer(UNBOUNDED_MAX_LEN as i64));
         }
@@ -250,40 +261,42 @@ impl Output {
             .map(|t| t.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         if !tags.is_empty() {
-            signature.insert(
-                "description".into(),
-                text(&format!(
-                    "Imported from gitleaks rule {gitleaks_id:?}; tags: {}",
-                    tags.join(", ")
-                )),
+            let description = format!(
+                "Imported from gitleaks rule {gitleaks_id:?}; tags: {}",
+                tags.join(", ")
             );
+            signature.insert("description".into(), text(&description));
         }
-        for key in rule.keys() {
-            let known = [
-                "id",
-                "description",
-                "regex",
-                "secretGroup",
-                "entropy",
-                "keywords",
-                "path",
-                "tags",
-                "allowlist",
-                "allowlists",
-            ];
-            if !known.contains(&key.as_str()) {
-                self.note(format!(
-                    "rule {gitleaks_id:?}: `{key}` is not supported, ignored"
-                ));
-            }
+        const KNOWN: &[&str] = &[
+            "id",
+            "description",
+            "regex",
+            "secretGroup",
+            "entropy",
+            "keywords",
+            "path",
+            "tags",
+            "allowlist",
+            "allowlists",
+        ];
+        for key in rule.keys().filter(|key| !KNOWN.contains(&key.as_str())) {
+            self.note(format!(
+                "rule {gitleaks_id:?}: `{key}` is not supported, ignored"
+            ));
         }
-        self.signatures.push(Value::Table(signature));
+        signature
+    }
 
+    /// A rule's `path` (a `[[restrict]]`) and allowlists (`[[allowlist]]`s for its signature).
+    fn scope(&mut self, rule: &Table, gitleaks_id: &str) {
+        let id = keysift_id(gitleaks_id);
+        let only_this = [id.clone()];
         if let Some(path) = rule.get("path").and_then(Value::as_str) {
             if regex::Regex::new(path).is_ok() {
                 let mut restrict = Map::new();
-                restrict.insert("signatures".into(), Value::Array(vec![text(&id)]));
-                restrict.insert("path_regexes".into(), Value::Array(vec![text(path)]));
+                let text = |s: &str| Value::Array(vec![Value::String(s.to_string())]);
+                restrict.insert("signatures".into(), text(&id));
+                restrict.insert("path_regexes".into(), text(path));
                 self.restrictions.push(Value::Table(restrict));
             } else {
                 self.note(format!(
@@ -295,24 +308,19 @@ impl Output {
             self.allowlist(
                 list,
                 &format!("rule {gitleaks_id:?}'s allowlist"),
-                std::slice::from_ref(&id),
+                &only_this,
             );
         }
-        for (i, list) in rule
-            .get("allowlists")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        let lists = rule.get("allowlists").and_then(Value::as_array);
+        for (i, list) in lists.into_iter().flatten().enumerate() {
             let what = format!("rule {gitleaks_id:?}'s allowlist #{}", i + 1);
-            self.allowlist(list, &what, std::slice::from_ref(&id));
+            self.allowlist(list, &what, &only_this);
         }
     }
 
     /// The rule's keywords if the prefilter can rely on them, else none (the signature then
     /// runs on every file), with a note saying why.
-    fn keywords(&mut self, rule: &Table, hir: &regex_syntax::hir::Hir, id: &str) -> Vec<String> {
+    fn keywords(&mut self, rule: &Table, hir: &Hir, id: &str) -> Vec<String> {
         let keywords: Vec<String> = rule
             .get("keywords")
             .and_then(Value::as_array)
