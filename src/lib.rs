@@ -20,6 +20,7 @@
 //! * [`baseline`] reads and writes baseline files: the fingerprints of accepted findings.
 //! * [`report`] holds the sinks: human, JSON, JSONL, SARIF and GitLab output.
 //! * [`lint`] proves every signature against its own examples.
+//! * [`config`] reads the project configuration (`.keysift.toml`, or a gitleaks file).
 //!
 //! The library is usable without the CLI:
 //!
@@ -39,6 +40,7 @@
 #![deny(missing_docs)]
 
 pub mod baseline;
+pub mod config;
 pub mod engine;
 pub mod filters;
 pub mod findings;

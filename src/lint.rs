@@ -21,17 +21,55 @@ use crate::{
 /// every blob.
 pub const MAX_KEYWORDLESS: usize = 10;
 
-/// Every problem with `rules`; empty when all signatures are proven.
+/// Which signatures must carry their proof: references, examples and negative examples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofRequired {
+    /// Every signature (the built-in library's own standard).
+    Everywhere,
+    /// Built-in signatures only. A team's own signatures, or ones converted from a gitleaks
+    /// config, often have no examples to give; their missing proof is a warning, while
+    /// everything that can be checked (patterns, keywords, the examples they do have) still
+    /// fails the check.
+    BuiltinOnly,
+}
+
+/// What a lint run found.
+#[derive(Debug, Default)]
+pub struct Lint {
+    /// What fails the check.
+    pub problems: Vec<Problem>,
+    /// Missing proof that is not required.
+    pub warnings: Vec<Problem>,
+}
+
+/// Every problem with `rules`, proof required of every signature; empty when all signatures
+/// are proven.
 pub fn check(rules: &Arc<RuleSet>) -> Vec<Problem> {
+    lint(rules, ProofRequired::Everywhere).problems
+}
+
+/// Every problem with `rules`, and missing proof as `required` says.
+pub fn lint(rules: &Arc<RuleSet>, required: ProofRequired) -> Lint {
     let mut problems = rules.compile_all();
     if !problems.is_empty() {
-        return problems;
+        return Lint {
+            problems,
+            warnings: Vec::new(),
+        };
     }
+    let mut warnings = Vec::new();
     let scanner = Scanner::builder(rules.clone())
         .confidence_floor(Confidence::Low)
         .build()
         .expect("the portable engine builds for any valid rule set");
-    for (_, signature) in rules.iter() {
+    for (index, signature) in rules.iter() {
+        let proof_required = required == ProofRequired::Everywhere || rules.is_builtin(index);
+        let missing_proof = if proof_required {
+            &mut problems
+        } else {
+            &mut warnings
+        };
+        check_proof(signature, missing_proof);
         check_signature(&scanner, signature, &mut problems);
     }
     let keywordless: Vec<&str> = rules
@@ -57,28 +95,29 @@ pub fn check(rules: &Arc<RuleSet>) -> Vec<Problem> {
             ),
         });
     }
-    problems
+    Lint { problems, warnings }
 }
 
-fn check_signature(scanner: &Scanner, signature: &Signature, problems: &mut Vec<Problem>) {
+/// A problem about `signature`'s `field`.
+fn problem_with(signature: &Signature, field: &'static str, message: String) -> Problem {
+    Problem {
+        location: signature.location().clone(),
+        signature: Some(signature.id().to_string()),
+        field: Some(field),
+        message,
+    }
+}
+
+/// Whether the signature carries its proof: references and examples both ways.
+fn check_proof(signature: &Signature, problems: &mut Vec<Problem>) {
     let mut problem = |field: &'static str, message: String| {
-        problems.push(Problem {
-            location: signature.location().clone(),
-            signature: Some(signature.id().to_string()),
-            field: Some(field),
-            message,
-        })
+        problems.push(problem_with(signature, field, message))
     };
     if signature.references().is_empty() {
         problem(
             "references",
             "needs at least one link to the provider's documentation of the format".into(),
         );
-    }
-    for reference in signature.references() {
-        if !reference.starts_with("https://") && !reference.starts_with("http://") {
-            problem("references", format!("{reference:?} is not an http(s) URL"));
-        }
     }
     if signature.examples().is_empty() {
         problem("examples", "needs at least one positive example".into());
@@ -88,6 +127,17 @@ fn check_signature(scanner: &Scanner, signature: &Signature, problems: &mut Vec<
             "negative_examples",
             "needs at least one negative example".into(),
         );
+    }
+}
+
+fn check_signature(scanner: &Scanner, signature: &Signature, problems: &mut Vec<Problem>) {
+    let mut problem = |field: &'static str, message: String| {
+        problems.push(problem_with(signature, field, message))
+    };
+    for reference in signature.references() {
+        if !reference.starts_with("https://") && !reference.starts_with("http://") {
+            problem("references", format!("{reference:?} is not an http(s) URL"));
+        }
     }
 
     if let Some(gap) = keyword_contract_gap(signature) {
@@ -234,6 +284,35 @@ mod tests {
              pattern = '(?i)x?api[_-]?key=[a-z0-9]{8}'\nexamples = ['API_KEY=a1b2c3d4']\nnegative_examples = ['x']",
         );
         assert!(p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn extra_signatures_may_go_without_proof_but_not_without_a_working_pattern() {
+        let extra = |body: &str| {
+            let text = format!(
+                "[[signature]]\nid = 'team.token'\nname = 'n'\nprovider = 'p'\n\
+                 category = 'saas'\nconfidence = 'high'\nkeywords = ['tok_']\n{body}\n"
+            );
+            let rules = RuleSet::builder()
+                .builtin(false)
+                .add_source("team.toml", &text)
+                .build()
+                .unwrap();
+            let rules = Arc::new(rules);
+            assert!(
+                !check(&rules).is_empty(),
+                "proof is required everywhere by `check`"
+            );
+            lint(&rules, ProofRequired::BuiltinOnly)
+        };
+        let unproven = extra("pattern = 'tok_[a-z0-9]{8}'");
+        assert!(unproven.problems.is_empty(), "{:?}", unproven.problems);
+        let fields: Vec<_> = unproven.warnings.iter().filter_map(|w| w.field).collect();
+        assert_eq!(fields, ["references", "examples", "negative_examples"]);
+        // Examples given are still proven.
+        let wrong = extra("pattern = 'tok_[a-z0-9]{8}'\nexamples = ['tok_short']");
+        assert_eq!(wrong.problems.len(), 1, "{:?}", wrong.problems);
+        assert_eq!(wrong.problems[0].field, Some("examples"));
     }
 
     #[test]

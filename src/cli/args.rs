@@ -1,10 +1,12 @@
 //! Raw command-line arguments, exactly as parsed. No validation beyond types and no side
 //! effects here: [`super::scan_cmd`] resolves these into a scan configuration.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use keysift::{engine::EngineKind, rules::Confidence};
+use keysift::{config::ProjectConfig, engine::EngineKind, rules::Confidence};
+
+pub use keysift::config::parse_size;
 
 /// Finds leaked credentials in directories and stdin.
 #[derive(Debug, Parser)]
@@ -16,6 +18,13 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Project configuration to use instead of the .keysift.toml at the scan root (a gitleaks
+    /// config is converted).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore .keysift.toml.
+    #[arg(long, global = true, conflicts_with = "config")]
+    pub no_config: bool,
 }
 
 /// The subcommands.
@@ -33,9 +42,34 @@ pub enum Command {
     /// Install git hooks that scan commits and pushes.
     #[command(subcommand)]
     Hook(HookCommand),
-    /// List or check signatures.
+    /// List, check or import signatures.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Write a starter .keysift.toml.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
+}
+
+/// `keysift config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Write a commented starter .keysift.toml (in DIR, default: the current directory).
+    Init {
+        /// Where to write it.
+        #[arg(value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `keysift dir`.
@@ -254,9 +288,20 @@ pub struct ScanArgs {
     /// Matching engine (default: the fastest in this build; `keysift --version` lists them).
     #[arg(long, value_enum, value_name = "ENGINE")]
     pub engine: Option<Engine>,
+    /// The project configuration, once found (not a flag: see `--config`).
+    #[arg(skip)]
+    pub project: Option<Arc<ProjectConfig>>,
 }
 
 impl ScanArgs {
+    /// The scan loop's settings.
+    pub fn run_options(&self) -> keysift::scan::RunOptions {
+        keysift::scan::RunOptions {
+            threads: self.threads,
+            progress: Some(&super::progress::PROGRESS),
+        }
+    }
+
     /// Whether verification runs.
     pub fn verifying(&self) -> bool {
         self.verify || self.only_verified || self.fail_on == FailOn::Live
@@ -338,6 +383,16 @@ pub enum RulesCommand {
         #[arg(value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Convert a gitleaks (or Betterleaks) config into a keysift config, saying what could
+    /// not be converted.
+    Import {
+        /// The gitleaks config (TOML).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Write the keysift config here instead of stdout.
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Report formats.
@@ -377,44 +432,4 @@ pub enum ColorChoice {
 
 fn parse_confidence(s: &str) -> Result<Confidence, String> {
     s.parse()
-}
-
-/// `4096`, `512K`, `100M`, `2G`, `1GiB`: binary multiples.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let trimmed = s.trim();
-    let lower = trimmed.to_ascii_lowercase();
-    let number_end = lower
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(lower.len());
-    let (number, unit) = lower.split_at(number_end);
-    let value: u64 = number.parse().map_err(|_| format!("invalid size {s:?}"))?;
-    let multiplier: u64 = match unit.trim_end_matches("ib").trim_end_matches('b') {
-        "" => 1,
-        "k" => 1 << 10,
-        "m" => 1 << 20,
-        "g" => 1 << 30,
-        "t" => 1 << 40,
-        _ => return Err(format!("invalid size {s:?} (use a number with K, M or G)")),
-    };
-    value
-        .checked_mul(multiplier)
-        .ok_or_else(|| format!("size {s:?} is too large"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_size;
-
-    #[test]
-    fn sizes_parse() {
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("512K"), Ok(512 * 1024));
-        assert_eq!(parse_size("100M"), Ok(100 << 20));
-        assert_eq!(parse_size("2g"), Ok(2 << 30));
-        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_size("10MB"), Ok(10 << 20));
-        assert!(parse_size("ten").is_err());
-        assert!(parse_size("10X").is_err());
-        assert!(parse_size("99999999999999999999T").is_err());
-    }
 }

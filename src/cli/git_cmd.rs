@@ -4,21 +4,19 @@ use std::sync::Arc;
 
 use keysift::{
     report::escape_control,
-    scan::{
-        git::{scan_repository, GitMode, GitScanOptions},
-        RunOptions,
-    },
+    scan::git::{scan_repository, GitMode, GitScanOptions},
     sources::{git::Repository, ReadLimits},
 };
 
 use super::{
     args::{GitArgs, ScanArgs},
+    project::{ConfigRequest, Root},
     scan_cmd::{build_scanner, Report},
     Outcome,
 };
 
 /// `keysift git [REPO]`
-pub fn git(args: GitArgs) -> anyhow::Result<Outcome> {
+pub fn git(mut args: GitArgs, config: &ConfigRequest) -> anyhow::Result<Outcome> {
     let mode = if args.staged {
         GitMode::Staged
     } else if let Some(range) = args.range {
@@ -31,14 +29,22 @@ pub fn git(args: GitArgs) -> anyhow::Result<Outcome> {
         }
     };
     let repo = Repository::discover(&args.path)?;
+    let project = config.load(Root::Dir(repo.work_dir()), args.scan.quiet)?;
+    if let Some(project) = &project {
+        let limits = project.limits();
+        config.set(
+            "max_file_size",
+            &mut args.max_file_size,
+            limits.max_file_size,
+        );
+    }
+    config.apply(project, &mut args.scan);
     let options = GitScanOptions {
         mode,
         limits: ReadLimits {
             max_size: args.max_file_size,
         },
-        run: RunOptions {
-            threads: args.scan.threads,
-        },
+        run: args.scan.run_options(),
         incremental: args.incremental,
         cache_dir: args.cache,
         settings_key: settings_key(&args.scan),

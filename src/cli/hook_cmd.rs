@@ -12,10 +12,7 @@ use std::{
 
 use anyhow::{bail, Context};
 use keysift::{
-    scan::{
-        git::{GitMode, GitScanOptions},
-        RunOptions,
-    },
+    scan::git::{GitMode, GitScanOptions},
     sources::{
         git::{ObjectId, Repository},
         ReadLimits,
@@ -25,6 +22,7 @@ use keysift::{
 use super::{
     args::{HookCommand, ScanArgs},
     git_cmd::{scan, settings_key},
+    project::{ConfigRequest, Root},
     Outcome,
 };
 
@@ -34,11 +32,11 @@ const MARKER: &str = "# keysift-managed hook";
 /// Printed when a hook blocks a commit or push.
 const HOW_TO_PROCEED: &str =
     "  If it is a real secret: remove it, rotate the credential, then try again.
-  If it is a false positive: add the file's path to .keysiftignore (gitignore syntax),
-  or skip the check once with --no-verify.";
+  If it is a false positive: add the file's path to .keysiftignore (gitignore syntax)
+  or an [[allowlist]] to .keysift.toml (`keysift config init` writes a starter), or skip the check once with --no-verify.";
 
 /// `keysift hook ...`
-pub fn run(command: HookCommand) -> anyhow::Result<Outcome> {
+pub fn run(command: HookCommand, config: &ConfigRequest) -> anyhow::Result<Outcome> {
     match command {
         HookCommand::Install {
             pre_commit,
@@ -58,7 +56,7 @@ pub fn run(command: HookCommand) -> anyhow::Result<Outcome> {
             remote,
             url: _,
             scan,
-        } => pre_push(remote.as_deref(), &scan),
+        } => pre_push(remote.as_deref(), scan, config),
     }
 }
 
@@ -172,8 +170,15 @@ fn make_executable(_file: &Path) -> anyhow::Result<()> {
 /// The pre-push hook: git writes one line per pushed ref on stdin. Under the pre-commit
 /// framework, which keeps stdin to itself, the range comes from its `PRE_COMMIT_FROM_REF` and
 /// `PRE_COMMIT_TO_REF` variables instead.
-fn pre_push(remote: Option<&str>, scan_args: &ScanArgs) -> anyhow::Result<Outcome> {
+fn pre_push(
+    remote: Option<&str>,
+    mut scan_args: ScanArgs,
+    config: &ConfigRequest,
+) -> anyhow::Result<Outcome> {
     let repo = Repository::discover(Path::new("."))?;
+    let project = config.load(Root::Dir(repo.work_dir()), scan_args.quiet)?;
+    config.apply(project, &mut scan_args);
+    let scan_args = &scan_args;
     let local = repo.local();
     let mut tips = Vec::new();
     let mut hidden = Vec::new();
@@ -183,9 +188,22 @@ fn pre_push(remote: Option<&str>, scan_args: &ScanArgs) -> anyhow::Result<Outcom
         .zip(std::env::var("PRE_COMMIT_TO_REF").ok());
     let remote_env = std::env::var("PRE_COMMIT_REMOTE_NAME").ok();
     let remote = remote.or(remote_env.as_deref());
-    let lines: Vec<String> = match framework {
-        Some((from, to)) => vec![format!("- {to} - {from}")],
-        None => io::stdin()
+    // When a push starts a history (its first commit is a root), the framework runs the hook
+    // "on all files" and passes no range, only the branch: scan what it has that the remote's
+    // tracking refs do not.
+    let whole_branch = std::env::var("PRE_COMMIT_LOCAL_BRANCH")
+        .ok()
+        .filter(|_| framework.is_none() && std::env::var_os("PRE_COMMIT").is_some());
+    let lines: Vec<String> = match (framework, whole_branch) {
+        (Some((from, to)), _) => vec![format!("- {to} - {from}")],
+        (None, Some(branch)) => {
+            let tip = local
+                .rev_parse_single(branch.as_str())
+                .with_context(|| format!("cannot resolve the pushed branch {branch}"))?
+                .detach();
+            vec![format!("{branch} {tip} - {}", ObjectId::null(tip.kind()))]
+        }
+        (None, None) => io::stdin()
             .lock()
             .lines()
             .collect::<Result<_, _>>()
@@ -218,9 +236,7 @@ fn pre_push(remote: Option<&str>, scan_args: &ScanArgs) -> anyhow::Result<Outcom
     let options = GitScanOptions {
         mode: GitMode::Commits { tips, hidden },
         limits: ReadLimits::default(),
-        run: RunOptions {
-            threads: scan_args.threads,
-        },
+        run: scan_args.run_options(),
         incremental: false,
         cache_dir: None,
         settings_key: settings_key(scan_args),

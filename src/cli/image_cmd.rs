@@ -9,10 +9,7 @@ use std::{
 use anyhow::Context;
 use keysift::{
     report::escape_control,
-    scan::{
-        image::{scan_images, ImageInput, ImageScanOptions},
-        RunOptions,
-    },
+    scan::image::{scan_images, ImageInput, ImageScanOptions},
     sources::image::{
         layer::LayerLimits,
         registry::{Reference, RegistryOptions},
@@ -21,12 +18,29 @@ use keysift::{
 
 use super::{
     args::ImageArgs,
+    project::{ConfigRequest, Root},
     scan_cmd::{archive_limits, build_scanner, Report},
     Outcome,
 };
 
 /// `keysift image IMAGE...`
-pub fn image(args: ImageArgs) -> anyhow::Result<Outcome> {
+pub fn image(mut args: ImageArgs, config: &ConfigRequest) -> anyhow::Result<Outcome> {
+    let project = config.load(Root::Dir(Some(std::path::Path::new("."))), args.scan.quiet)?;
+    if let Some(project) = &project {
+        let limits = project.limits();
+        config.set(
+            "max_file_size",
+            &mut args.max_file_size,
+            limits.max_file_size,
+        );
+        config.set(
+            "max_layer_size",
+            &mut args.max_layer_size,
+            limits.max_layer_size,
+        );
+    }
+    config.apply_archives(project.as_deref(), &mut args.archives);
+    config.apply(project, &mut args.scan);
     let mut spooled = None;
     let mut inputs = Vec::new();
     for input in &args.inputs {
@@ -54,9 +68,7 @@ pub fn image(args: ImageArgs) -> anyhow::Result<Outcome> {
             max_layer: args.max_layer_size,
         },
         archives: archive_limits(&args.archives, args.max_file_size),
-        run: RunOptions {
-            threads: args.scan.threads,
-        },
+        run: args.scan.run_options(),
     };
     let mut report = Report::open(&args.scan, &scanner)?;
     let (summary, notes) = scan_images(&inputs, &scanner, &options, |event| report.event(event));

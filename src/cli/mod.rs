@@ -8,17 +8,21 @@
 //!   error. Errors take precedence over findings, so a partial scan never looks complete.
 
 mod args;
+mod config_cmd;
 mod git_cmd;
 mod hook_cmd;
 mod image_cmd;
+mod progress;
+mod project;
 mod rules_cmd;
 mod scan_cmd;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use args::{Cli, Command};
+use project::ConfigRequest;
 
 /// Outcomes, as exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,14 +52,21 @@ pub fn version() -> &'static str {
 
 /// Runs the command line and returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Parsed in two steps: the matches tell flags given from defaults, so the project
+    // config can fill in only what the command line left out.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let config = ConfigRequest::new(cli.config, cli.no_config, &matches);
     let result = match cli.command {
-        Command::Dir(args) => scan_cmd::dir(args),
-        Command::Stdin(args) => scan_cmd::stdin(args),
-        Command::Git(args) => git_cmd::git(args),
-        Command::Image(args) => image_cmd::image(args),
-        Command::Hook(command) => hook_cmd::run(command),
-        Command::Rules(command) => rules_cmd::run(command),
+        Command::Dir(args) => scan_cmd::dir(args, &config),
+        Command::Stdin(args) => scan_cmd::stdin(args, &config),
+        Command::Git(args) => git_cmd::git(args, &config),
+        Command::Image(args) => image_cmd::image(args, &config),
+        Command::Hook(command) => hook_cmd::run(command, &config),
+        Command::Rules(command) => rules_cmd::run(command, &config),
+        Command::Config(command) => config_cmd::run(command),
+        Command::Completions { shell } => config_cmd::completions(shell),
+        Command::Man => config_cmd::man(),
     };
     match result {
         Ok(outcome) => outcome.into(),

@@ -2,24 +2,32 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
+    fs,
     io::{self, Write},
+    path::Path,
     sync::Arc,
 };
 
+use anyhow::Context;
 use keysift::{
-    lint,
+    config::{gitleaks, ProjectConfig, FILE_NAME},
+    lint::{self, ProofRequired},
+    report::escape_control,
     rules::{Confidence, RuleSet, RulesError, Signature, CATEGORIES},
 };
 use serde::Serialize;
 
 use super::{
     args::{ListFormat, RulesCommand},
+    project::{ConfigRequest, Root},
     scan_cmd::{load_rules, RulesFor},
     Outcome,
 };
 
-/// Runs a `rules` subcommand.
-pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
+/// Runs a `rules` subcommand. `list` and `stats` show the signatures scans from here would
+/// use: with the project config's own and without the ones it disables.
+pub fn run(command: RulesCommand, config: &ConfigRequest) -> anyhow::Result<Outcome> {
+    let project = || config.load(Root::Dir(Some(Path::new("."))), true);
     match command {
         RulesCommand::List {
             format,
@@ -34,7 +42,7 @@ pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
                 category,
                 confidence,
             };
-            let rules = load_rules(&rules, RulesFor::Inspecting)?;
+            let rules = load_rules(&rules, project()?.as_deref(), RulesFor::Inspecting)?;
             if engine_report {
                 report_fallbacks(Arc::new(rules), &filter, format)
             } else {
@@ -42,10 +50,66 @@ pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
             }
         }
         RulesCommand::Stats { format, rules } => {
-            stats(&load_rules(&rules, RulesFor::Inspecting)?, format)
+            let project = project()?;
+            stats(
+                &load_rules(&rules, project.as_deref(), RulesFor::Inspecting)?,
+                format,
+            )
         }
         RulesCommand::Check { files } => check(&files),
+        RulesCommand::Import { file, output } => import(&file, output.as_deref()),
     }
+}
+
+/// `rules import`: a gitleaks config converted into a keysift config, with a note on stderr
+/// for each part left out. The result is loaded before it is written, so what is written
+/// always works.
+fn import(file: &Path, output: Option<&Path>) -> anyhow::Result<Outcome> {
+    let text =
+        fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file.display().to_string();
+    let converted = gitleaks::convert(&text).map_err(|e| e.at(&name, &text))?;
+    let mut written = format!(
+        "# Converted from the gitleaks config {} by `keysift rules import`.\n",
+        file.display()
+    );
+    for note in &converted.notes {
+        written.push_str(&format!("# note: {note}\n"));
+    }
+    written.push('\n');
+    written.push_str(&converted.toml);
+    let config_path = output.unwrap_or(Path::new(FILE_NAME));
+    let check = ProjectConfig::parse(config_path, &name, &written)
+        .map_err(anyhow::Error::from)
+        .and_then(|config| load_rules(&[], Some(&config), RulesFor::Scanning));
+    if let Err(err) = check {
+        anyhow::bail!("the converted config does not load (a bug in the conversion): {err:#}");
+    }
+    for note in &converted.notes {
+        eprintln!("keysift: note: {}", escape_control(note));
+    }
+    match output {
+        Some(path) => {
+            fs::write(path, &written).with_context(|| format!("cannot write {}", path.display()))?
+        }
+        None => {
+            let mut out = io::stdout().lock();
+            match out.write_all(written.as_bytes()).and_then(|()| out.flush()) {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(e.into()),
+                _ => {}
+            }
+        }
+    }
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    eprintln!(
+        "keysift: imported {} signature{} from {} ({} note{})",
+        converted.signatures,
+        plural(converted.signatures),
+        file.display(),
+        converted.notes.len(),
+        plural(converted.notes.len())
+    );
+    Ok(Outcome::Clean)
 }
 
 /// One signature in `rules list --format json`.
@@ -328,6 +392,25 @@ fn write_stats(out: &mut dyn Write, stats: &Stats) -> io::Result<()> {
     )
 }
 
+/// The built-in signatures and those of `files`: signature files, directories of them, or
+/// project configs (keysift or gitleaks), told apart by their keys.
+fn load_for_check(files: &[std::path::PathBuf]) -> anyhow::Result<RuleSet> {
+    let mut builder = RuleSet::builder();
+    for file in files {
+        let is_config = file.is_file()
+            && fs::read_to_string(file)
+                .ok()
+                .and_then(|text| text.parse::<toml::Table>().ok())
+                .is_some_and(|table| table.keys().any(|key| key != "signature"));
+        builder = if is_config {
+            ProjectConfig::load(file)?.add_rules(builder)?
+        } else {
+            builder.add_path(file)?
+        };
+    }
+    builder.build().context("invalid signatures")
+}
+
 fn check(files: &[std::path::PathBuf]) -> anyhow::Result<Outcome> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -337,17 +420,33 @@ fn check(files: &[std::path::PathBuf]) -> anyhow::Result<Outcome> {
         writeln!(out, "{summary}")?;
         out.flush()
     };
-    let (outcome, written) = match load_rules(files, RulesFor::Inspecting) {
+    let (outcome, written) = match load_for_check(files) {
         Ok(rules) => {
             let rules = Arc::new(rules);
-            let problems = lint::check(&rules);
+            // Signatures of the user's own need not carry examples: see `ProofRequired`.
+            let lint = lint::lint(&rules, ProofRequired::BuiltinOnly);
+            let problems = lint.problems;
+            let warned = lint
+                .warnings
+                .iter()
+                .try_for_each(|w| writeln!(out, "warning: {w}"));
+            if let Err(e) = warned {
+                return Err(e.into());
+            }
             let providers: BTreeSet<&str> =
                 rules.signatures().iter().map(|s| s.provider()).collect();
             let (outcome, summary) = if problems.is_empty() {
+                let unproven = match lint.warnings.len() {
+                    0 => String::new(),
+                    n => format!(
+                        " ({n} warning{}: extra signatures without proof)",
+                        plural(n)
+                    ),
+                };
                 (
                     Outcome::Clean,
                     format!(
-                        "{} signatures from {} providers: all proven",
+                        "{} signatures from {} providers: all proven{unproven}",
                         rules.len(),
                         providers.len()
                     ),

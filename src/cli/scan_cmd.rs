@@ -10,6 +10,7 @@ use std::{
 use anyhow::Context;
 use keysift::{
     baseline::Baseline,
+    config::ProjectConfig,
     engine::{EngineKind, EngineOptions},
     findings::Finding,
     report::{
@@ -17,7 +18,7 @@ use keysift::{
         SarifSink,
     },
     rules::RuleSet,
-    scan::{self, Event, RunOptions, Scanner, Summary},
+    scan::{self, Event, Scanner, Summary},
     sources::{dir::DirSourceBuilder, stdin::StdinSource, ArchiveLimits, ReadLimits, Source},
     suppress::Suppressor,
     verify::{CacheSettings, Verdict, Verifier, VerifyOptions},
@@ -25,11 +26,24 @@ use keysift::{
 
 use super::{
     args::{ArchiveArgs, ColorChoice, DirArgs, FailOn, Format, ScanArgs, StdinArgs},
+    progress::{ProgressLine, PROGRESS},
+    project::{ConfigRequest, Root},
     Outcome,
 };
 
 /// `keysift dir PATH...`
-pub fn dir(args: DirArgs) -> anyhow::Result<Outcome> {
+pub fn dir(mut args: DirArgs, config: &ConfigRequest) -> anyhow::Result<Outcome> {
+    let project = config.load(Root::Paths(&args.paths), args.scan.quiet)?;
+    if let Some(project) = &project {
+        let limits = project.limits();
+        config.set(
+            "max_file_size",
+            &mut args.max_file_size,
+            limits.max_file_size,
+        );
+    }
+    config.apply_archives(project.as_deref(), &mut args.archives);
+    config.apply(project, &mut args.scan);
     let scanner = build_scanner(&args.scan)?;
     let mut builder = DirSourceBuilder::new(args.paths)
         .gitignore(args.gitignore)
@@ -54,7 +68,10 @@ pub fn dir(args: DirArgs) -> anyhow::Result<Outcome> {
 }
 
 /// `keysift stdin`
-pub fn stdin(args: StdinArgs) -> anyhow::Result<Outcome> {
+pub fn stdin(mut args: StdinArgs, config: &ConfigRequest) -> anyhow::Result<Outcome> {
+    let project = config.load(Root::Dir(Some(Path::new("."))), args.scan.quiet)?;
+    config.apply_archives(project.as_deref(), &mut args.archives);
+    config.apply(project, &mut args.scan);
     let scanner = build_scanner(&args.scan)?;
     let limits = ReadLimits::default();
     let source =
@@ -81,7 +98,7 @@ pub fn build_scanner(args: &ScanArgs) -> anyhow::Result<Scanner> {
     } else {
         RulesFor::Scanning
     };
-    let rules = load_rules(&args.rules, purpose)?;
+    let rules = load_rules(&args.rules, args.project.as_deref(), purpose)?;
     let engine = args.engine.map_or(EngineKind::fastest(), EngineKind::from);
     Ok(Scanner::builder(Arc::new(rules))
         .confidence_floor(args.confidence)
@@ -99,9 +116,16 @@ pub enum RulesFor {
     Inspecting,
 }
 
-/// The built-in signatures plus any extra files.
-pub fn load_rules(extra: &[std::path::PathBuf], purpose: RulesFor) -> anyhow::Result<RuleSet> {
+/// The built-in signatures plus any extra files and the project config's.
+pub fn load_rules(
+    extra: &[std::path::PathBuf],
+    project: Option<&ProjectConfig>,
+    purpose: RulesFor,
+) -> anyhow::Result<RuleSet> {
     let mut builder = RuleSet::builder().scan_view(purpose == RulesFor::Scanning);
+    if let Some(project) = project {
+        builder = project.add_rules(builder)?;
+    }
     for path in extra {
         builder = builder.add_path(path)?;
     }
@@ -110,14 +134,9 @@ pub fn load_rules(extra: &[std::path::PathBuf], purpose: RulesFor) -> anyhow::Re
 
 fn run_scan<S: Source>(source: &S, scanner: &Scanner, args: &ScanArgs) -> anyhow::Result<Outcome> {
     let mut report = Report::open(args, scanner)?;
-    let summary = scan::run(
-        source,
-        scanner,
-        RunOptions {
-            threads: args.threads,
-        },
-        |event| report.event(event),
-    );
+    let summary = scan::run(source, scanner, args.run_options(), |event| {
+        report.event(event)
+    });
     report.finish(&summary)
 }
 
@@ -151,8 +170,15 @@ pub struct Report {
     suppressor: Suppressor,
     show_suppressed: bool,
     write_baseline: Option<std::path::PathBuf>,
-    /// Findings handed to the sink (or held for verification), suppressed ones not counted.
+    /// Findings handed to the sink (or held for verification): suppressed and allowlisted ones
+    /// not counted.
     reported: u64,
+    /// The project config, whose allowlists leave findings out.
+    project: Option<Arc<ProjectConfig>>,
+    /// Findings the project config's allowlists left out.
+    allowlisted: u64,
+    /// The progress line on stderr, when it is a terminal.
+    progress: Option<ProgressLine>,
 }
 
 /// Verification's state: the verifier, the findings held back, and what to report.
@@ -183,10 +209,11 @@ impl Report {
         } else {
             None
         };
+        let progress = ProgressLine::start(&PROGRESS, args.quiet);
         // The baseline is read before the output is created: a bad baseline leaves no empty
         // report behind.
         let suppressor = open_suppressor(args)?;
-        let sink = open_sink(args, scanner)?;
+        let sink = open_sink(args, scanner, progress.is_some())?;
         Ok(Report {
             sink,
             sink_error: None,
@@ -198,6 +225,9 @@ impl Report {
             show_suppressed: args.show_suppressed,
             write_baseline: args.write_baseline.clone(),
             reported: 0,
+            project: args.project.clone(),
+            allowlisted: 0,
+            progress,
         })
     }
 
@@ -228,6 +258,35 @@ impl Report {
         if self.sink_error.is_some() {
             return false;
         }
+        // Findings and errors go to the terminal while the progress line is away.
+        let progress = self.progress.take();
+        let delivered = {
+            let _hold = progress.as_ref().map(ProgressLine::hold);
+            self.deliver(event)
+        };
+        self.progress = progress;
+        delivered
+    }
+
+    /// [`Report::event`] once the terminal is free.
+    fn deliver(&mut self, event: &Event) -> bool {
+        let kept;
+        let event = match (event, &self.project) {
+            (Event::Findings(found), Some(project)) if !project.allowlist().is_empty() => {
+                let allowlist = project.allowlist();
+                kept = found
+                    .iter()
+                    .filter(|f| !allowlist.suppresses(f))
+                    .cloned()
+                    .collect::<Vec<_>>();
+                self.allowlisted += (found.len() - kept.len()) as u64;
+                &Event::Findings(kept)
+            }
+            _ => event,
+        };
+        if let Event::Findings(found) = event {
+            PROGRESS.found(found.len());
+        }
         let result = match event {
             Event::Findings(found) => found
                 .iter()
@@ -249,8 +308,12 @@ impl Report {
 
     /// Writes the summary and maps the scan's result to an exit code.
     pub fn finish(mut self, summary: &Summary) -> anyhow::Result<Outcome> {
+        if let Some(progress) = self.progress.take() {
+            progress.finish();
+        }
         let mut summary = summary.clone();
         summary.findings = self.reported;
+        summary.allowlisted = self.allowlisted;
         self.suppressor.count_into(&mut summary);
         if let Some(path) = &self.write_baseline {
             if let Some(n) = self.suppressor.write_baseline(path)? {
@@ -324,8 +387,12 @@ impl Report {
 }
 
 /// The sink `args` ask for, writing where they say.
-fn open_sink(args: &ScanArgs, scanner: &Scanner) -> anyhow::Result<Box<dyn FindingSink>> {
-    let (out, to_terminal) = open_output(args.output.as_deref())?;
+fn open_sink(
+    args: &ScanArgs,
+    scanner: &Scanner,
+    progress: bool,
+) -> anyhow::Result<Box<dyn FindingSink>> {
+    let (out, to_terminal) = open_output(args.output.as_deref(), progress)?;
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -372,11 +439,12 @@ fn outcome(summary: &Summary) -> Outcome {
 
 fn print_summary_line(summary: &Summary) {
     eprintln!(
-        "keysift: {} findings ({} allowed inline, {} in the baseline), {} blobs ({} bytes) \
-         scanned in {:.2} s, {} errors",
+        "keysift: {} findings ({} allowed inline, {} in the baseline, {} allowlisted), {} blobs \
+         ({} bytes) scanned in {:.2} s, {} errors",
         summary.findings,
         summary.suppressed_inline,
         summary.baselined,
+        summary.allowlisted,
         summary.blobs_scanned,
         summary.bytes_scanned,
         summary.elapsed.as_secs_f64(),
@@ -384,8 +452,9 @@ fn print_summary_line(summary: &Summary) {
     );
 }
 
-/// The report's destination, and whether it is a terminal.
-fn open_output(path: Option<&Path>) -> anyhow::Result<(Box<dyn Write>, bool)> {
+/// The report's destination, and whether it is a terminal. Written a line at a time to a
+/// terminal that also shows the progress line, so each finding is out before it is redrawn.
+fn open_output(path: Option<&Path>, progress: bool) -> anyhow::Result<(Box<dyn Write>, bool)> {
     match path {
         Some(path) => {
             let file =
@@ -395,6 +464,9 @@ fn open_output(path: Option<&Path>) -> anyhow::Result<(Box<dyn Write>, bool)> {
         None => {
             let stdout = io::stdout();
             let terminal = stdout.is_terminal();
+            if terminal && progress {
+                return Ok((Box::new(io::LineWriter::new(stdout.lock())), terminal));
+            }
             Ok((Box::new(BufWriter::new(stdout.lock())), terminal))
         }
     }

@@ -181,13 +181,19 @@ impl<W: Write> FindingSink for HumanSink<W> {
                 plural(summary.archive_members)
             ),
         };
-        let suppressed = match (summary.suppressed_inline, summary.baselined) {
-            (0, 0) => String::new(),
-            (inline, 0) => format!(" · {inline} allowed inline"),
-            (0, baselined) => format!(" · {baselined} in the baseline"),
-            (inline, baselined) => {
-                format!(" · {inline} allowed inline, {baselined} in the baseline")
-            }
+        let suppressed = [
+            (summary.suppressed_inline, "allowed inline"),
+            (summary.baselined, "in the baseline"),
+            (summary.allowlisted, "allowlisted by the config"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, why)| format!("{n} {why}"))
+        .collect::<Vec<_>>();
+        let suppressed = if suppressed.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", suppressed.join(", "))
         };
         let errors = match summary.errors {
             0 => String::new(),
@@ -243,7 +249,8 @@ fn plural(n: u64) -> &'static str {
     }
 }
 
-fn human_bytes(bytes: u64) -> String {
+/// Bytes in decimal units: `512 B`, `1.5 kB`, `1.2 GB`.
+pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut value = bytes as f64;
     let mut unit = 0;

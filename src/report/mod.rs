@@ -12,7 +12,7 @@ use std::io;
 
 pub use escape::escape_control;
 pub use gitlab::GitLabSink;
-pub use human::HumanSink;
+pub use human::{human_bytes, HumanSink};
 pub use json::{findings_schema, JsonLinesSink, JsonSink};
 pub use record::FindingRecord;
 pub use sarif::SarifSink;

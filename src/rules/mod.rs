@@ -20,6 +20,7 @@ mod signature;
 pub mod spec;
 
 pub use checksum::ChecksumKind;
+pub(crate) use error::SourceFile;
 pub use error::{Problem, RulesError, SourceLocation};
 pub use ruleset::{RuleSet, RuleSetBuilder, SignatureIndex};
 pub(crate) use signature::MAX_WINDOW;

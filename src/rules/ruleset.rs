@@ -12,7 +12,18 @@ use sha2::{Digest, Sha256};
 
 use crate::hex::hex;
 
-use super::{error::SourceFile, spec::SignatureFileSpec, Problem, RulesError, Signature};
+use super::{
+    error::SourceFile,
+    spec::{SignatureFileSpec, SignatureSpec},
+    Problem, RulesError, Signature, SourceLocation,
+};
+
+/// The `[[signature]]` tables of a file whose other keys belong to someone else.
+#[derive(serde::Deserialize)]
+struct EmbeddedSignatures {
+    #[serde(default, rename = "signature")]
+    signatures: Vec<SignatureSpec>,
+}
 
 include!(concat!(env!("OUT_DIR"), "/builtin_signatures.rs"));
 
@@ -34,6 +45,8 @@ pub struct RuleSet {
     by_id: HashMap<String, SignatureIndex>,
     /// Every source file's name and text, for the digest.
     sources: Vec<(Arc<str>, Cow<'static, str>)>,
+    /// How many of the signatures (the first ones) are the built-in library.
+    builtin_len: usize,
     digest: OnceLock<String>,
 }
 
@@ -49,6 +62,7 @@ impl RuleSet {
             include_builtin: true,
             scan_view: false,
             extra: Vec::new(),
+            disabled: Vec::new(),
         }
     }
 
@@ -65,6 +79,11 @@ impl RuleSet {
     /// Looks a signature up by id.
     pub fn find(&self, id: &str) -> Option<(SignatureIndex, &Signature)> {
         self.by_id.get(id).map(|&idx| (idx, self.get(idx)))
+    }
+
+    /// Whether the signature at `index` is from the built-in library (not an extra file).
+    pub fn is_builtin(&self, index: SignatureIndex) -> bool {
+        index.get() < self.builtin_len
     }
 
     /// Number of signatures.
@@ -139,7 +158,18 @@ impl RuleSet {
 pub struct RuleSetBuilder {
     include_builtin: bool,
     scan_view: bool,
-    extra: Vec<(Arc<str>, String)>,
+    extra: Vec<Extra>,
+    disabled: Vec<(String, SourceLocation)>,
+}
+
+/// An extra source of signatures.
+#[derive(Debug, Clone)]
+struct Extra {
+    name: Arc<str>,
+    text: String,
+    /// A file with other settings besides its `[[signature]]` tables (a project config, whose
+    /// own parser has checked those): keys other than `signature` are ignored.
+    embedded: bool,
 }
 
 impl RuleSetBuilder {
@@ -176,14 +206,38 @@ impl RuleSetBuilder {
             return Ok(self);
         }
         let text = fs::read_to_string(path).map_err(io_error)?;
-        self.extra
-            .push((Arc::from(path.display().to_string()), text));
+        self.extra.push(Extra {
+            name: Arc::from(path.display().to_string()),
+            text,
+            embedded: false,
+        });
         Ok(self)
     }
 
     /// Adds signatures from TOML text; `name` is used in error messages.
     pub fn add_source(mut self, name: &str, text: &str) -> Self {
-        self.extra.push((Arc::from(name), text.to_string()));
+        self.extra.push(Extra {
+            name: Arc::from(name),
+            text: text.to_string(),
+            embedded: false,
+        });
+        self
+    }
+
+    /// Adds the `[[signature]]` tables of a file that holds other settings too (a project
+    /// config); its other keys are left to that file's own parser.
+    pub fn add_embedded_source(mut self, name: &str, text: &str) -> Self {
+        self.extra.push(Extra {
+            name: Arc::from(name),
+            text: text.to_string(),
+            embedded: true,
+        });
+        self
+    }
+
+    /// Leaves out the signature `id` (an error at `location` if no signature has that id).
+    pub fn disable(mut self, id: &str, location: SourceLocation) -> Self {
+        self.disabled.push((id.to_string(), location));
         self
     }
 
@@ -209,23 +263,34 @@ impl RuleSetBuilder {
         let builtin = BUILTIN_SIGNATURE_FILES
             .iter()
             .filter(|_| self.include_builtin && view.is_none())
-            .map(|(name, text)| (Arc::<str>::from(*name), Cow::Borrowed(*text), false));
+            .map(|(name, text)| (Arc::<str>::from(*name), Cow::Borrowed(*text), None));
         let extra = self
             .extra
             .into_iter()
-            .map(|(name, text)| (name, Cow::Owned(text), true));
+            .map(|extra| (extra.name, Cow::Owned(extra.text), Some(extra.embedded)));
 
         let mut problems = Vec::new();
         let mut extra_from = usize::MAX;
-        for (name, text, is_extra) in builtin.chain(extra) {
-            if is_extra && extra_from == usize::MAX {
+        for (name, text, embedded) in builtin.chain(extra) {
+            if embedded.is_some() && extra_from == usize::MAX {
                 extra_from = signatures.len();
             }
-            match parse_file(&SourceFile::new(name.clone(), &text)) {
+            match parse_file(
+                &SourceFile::new(name.clone(), &text),
+                embedded == Some(true),
+            ) {
                 Ok(parsed) => signatures.extend(parsed),
                 Err(mut p) => problems.append(&mut p),
             }
             sources.push((name, text));
+        }
+        let mut builtin_len = extra_from.min(signatures.len());
+        if !self.disabled.is_empty() {
+            builtin_len -=
+                remove_disabled(&mut signatures, builtin_len, &self.disabled, &mut problems);
+            // Part of the digest: caches of clean blobs must not outlive a re-enabled signature.
+            let ids: Vec<&str> = self.disabled.iter().map(|(id, _)| id.as_str()).collect();
+            sources.push((Arc::from("<disabled>"), Cow::Owned(ids.join("\n"))));
         }
 
         let mut by_id: HashMap<String, SignatureIndex> = HashMap::new();
@@ -247,6 +312,7 @@ impl RuleSetBuilder {
             signatures,
             by_id,
             sources,
+            builtin_len,
             digest: OnceLock::new(),
         };
         // Extra files are compiled now, so a bad pattern is reported at load time with its
@@ -254,7 +320,7 @@ impl RuleSetBuilder {
         if extra_from != usize::MAX {
             problems.extend(set.compile_all().into_iter().filter(|p| {
                 set.find(p.signature.as_deref().unwrap_or_default())
-                    .is_some_and(|(idx, _)| idx.get() >= extra_from)
+                    .is_some_and(|(idx, _)| !set.is_builtin(idx))
             }));
         }
         if problems.is_empty() {
@@ -265,8 +331,40 @@ impl RuleSetBuilder {
     }
 }
 
-fn parse_file(file: &SourceFile<'_>) -> Result<Vec<Signature>, Vec<Problem>> {
-    let spec: SignatureFileSpec = toml::from_str(file.text).map_err(|err| {
+/// Removes the signatures whose ids are `disabled`, reporting ids that match none; returns how
+/// many of the first `builtin_len` (the built-ins) went.
+fn remove_disabled(
+    signatures: &mut Vec<Signature>,
+    builtin_len: usize,
+    disabled: &[(String, SourceLocation)],
+    problems: &mut Vec<Problem>,
+) -> usize {
+    for (id, location) in disabled {
+        if !signatures.iter().any(|s| s.id() == id) {
+            problems.push(Problem {
+                location: location.clone(),
+                signature: Some(id.clone()),
+                field: Some("disable"),
+                message: "no signature has this id".into(),
+            });
+        }
+    }
+    let is_disabled = |s: &Signature| disabled.iter().any(|(id, _)| id == s.id());
+    let removed_builtin = signatures[..builtin_len]
+        .iter()
+        .filter(|s| is_disabled(s))
+        .count();
+    signatures.retain(|s| !is_disabled(s));
+    removed_builtin
+}
+
+fn parse_file(file: &SourceFile<'_>, embedded: bool) -> Result<Vec<Signature>, Vec<Problem>> {
+    let parsed = if embedded {
+        toml::from_str::<EmbeddedSignatures>(file.text).map(|e| e.signatures)
+    } else {
+        toml::from_str::<SignatureFileSpec>(file.text).map(|f| f.signatures)
+    };
+    let signatures_spec = parsed.map_err(|err| {
         let location = file.location(err.span().map_or(0, |span| span.start));
         vec![Problem {
             location,
@@ -277,7 +375,7 @@ fn parse_file(file: &SourceFile<'_>) -> Result<Vec<Signature>, Vec<Problem>> {
     })?;
     let mut signatures = Vec::new();
     let mut problems = Vec::new();
-    for sig in spec.signatures {
+    for sig in signatures_spec {
         match Signature::from_spec(sig, file) {
             Ok(sig) => signatures.push(sig),
             Err(mut p) => problems.append(&mut p),

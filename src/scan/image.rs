@@ -435,6 +435,9 @@ impl LayerFiles<'_, '_> {
             None => {
                 self.counts.blobs += 1;
                 self.counts.bytes += bytes.len() as u64;
+                if let Some(progress) = self.shared.options.run.progress {
+                    progress.scanned(bytes.len());
+                }
                 match self.shared.scanner.scan(bytes, self.scratch) {
                     Ok(found) => {
                         let found = Arc::new(found.into_iter().map(Arc::new).collect());

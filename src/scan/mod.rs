@@ -5,6 +5,7 @@ mod dedup;
 pub mod git;
 pub mod image;
 mod pipeline;
+mod progress;
 mod summary;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use rayon::prelude::*;
 
 pub use chunks::{CHUNK_LEN, OVERLAP as CHUNK_OVERLAP, PARALLEL_MIN};
 pub use pipeline::{run, Event, RunOptions};
+pub use progress::Progress;
 pub use summary::Summary;
 
 use crate::{

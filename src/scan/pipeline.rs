@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::{
     dedup::{BlobResults, Claim, SeenBlobs},
-    ScanScratch, Scanner, Summary,
+    Progress, ScanScratch, Scanner, Summary,
 };
 use crate::{
     findings::Finding,
@@ -48,6 +48,8 @@ pub enum Event {
 pub struct RunOptions {
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Live counters to keep up to date, for a progress display.
+    pub progress: Option<&'static Progress>,
 }
 
 #[derive(Default)]
@@ -100,6 +102,7 @@ pub fn run<S: Source>(
                 scanner,
                 seen: SeenBlobs::new(),
                 counters: &counters,
+                progress: options.progress,
                 stop: &stop,
             };
             let scan_all = || {
@@ -145,6 +148,7 @@ struct Worker<'a, S: Source> {
     scanner: &'a Scanner,
     seen: SeenBlobs,
     counters: &'a Counters,
+    progress: Option<&'static Progress>,
     stop: &'a AtomicBool,
 }
 
@@ -257,6 +261,9 @@ impl<S: Source> Worker<'_, S> {
     fn scan(&self, bytes: &[u8], origin: &Origin, out: &mut Output) -> Option<BlobResults> {
         self.counters.blobs.fetch_add(1, Relaxed);
         self.counters.bytes.fetch_add(bytes.len() as u64, Relaxed);
+        if let Some(progress) = self.progress {
+            progress.scanned(bytes.len());
+        }
         match self.scanner.scan(bytes, &mut out.scratch) {
             Ok(found) => Some(Arc::new(found.into_iter().map(Arc::new).collect())),
             Err(e) => {

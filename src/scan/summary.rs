@@ -36,6 +36,9 @@ pub struct Summary {
     /// Findings not reported because the baseline lists them.
     #[serde(skip_serializing_if = "is_zero")]
     pub baselined: u64,
+    /// Findings not reported because the project config's allowlists leave them out.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub allowlisted: u64,
     /// Wall-clock time of the scan.
     #[serde(rename = "elapsed_seconds", serialize_with = "as_seconds")]
     #[schemars(with = "f64")]
