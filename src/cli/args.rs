@@ -214,9 +214,9 @@ pub enum HookCommand {
         remote: Option<String>,
         /// The remote's URL, as git passes it.
         url: Option<String>,
-        /// Scan options.
+        /// Scan options (boxed: they dwarf the other variant).
         #[command(flatten)]
-        scan: ScanArgs,
+        scan: Box<ScanArgs>,
     },
 }
 

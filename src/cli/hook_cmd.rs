@@ -56,7 +56,7 @@ pub fn run(command: HookCommand, config: &ConfigRequest) -> anyhow::Result<Outco
             remote,
             url: _,
             scan,
-        } => pre_push(remote.as_deref(), scan, config),
+        } => pre_push(remote.as_deref(), *scan, config),
     }
 }
 

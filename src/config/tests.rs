@@ -34,6 +34,7 @@ fn finding(signature: &str, path: &str, secret: &str, line: &str) -> Finding {
         },
         also_matched: Vec::new(),
         captures: Vec::new(),
+        allowed: None,
     };
     let origin = Origin::File { path: path.into() };
     Finding::new(Arc::new(found), Arc::new(origin))
