@@ -888,3 +888,47 @@ fn a_mysql_uri_pointing_at_something_else_is_unknown() {
         .unwrap()
         .contains("cannot connect"));
 }
+
+/// Every report format carries the verdict: JSONL and SARIF as fields, GitLab (which has no
+/// field for it) in the description, human output on the finding's line.
+#[test]
+fn every_format_shows_the_verdict() {
+    let server = github();
+    let tree = Tree::new();
+    tree.write("live.env", format!("GITHUB_TOKEN={GITHUB_TOKEN}\n"));
+    let endpoint = format!("github={}", server.url());
+    let scan = |format: &str| {
+        let output = keysift()
+            .arg("dir")
+            .arg(tree.path())
+            .args([
+                "--verify",
+                "--verify-endpoint",
+                &endpoint,
+                "--format",
+                format,
+            ])
+            .args(["--color", "never"])
+            .output()
+            .unwrap();
+        let run = common::finish(output);
+        assert_eq!(run.code, 1, "{format}: {}", run.stderr);
+        assert!(!run.stdout.contains(GITHUB_TOKEN), "{format}");
+        run.stdout
+    };
+    let line: Value = serde_json::from_str(scan("jsonl").lines().next().unwrap()).unwrap();
+    assert_eq!(line["verification"]["status"], "live");
+    let sarif: Value = serde_json::from_str(&scan("sarif")).unwrap();
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["properties"]["verification"]["status"], "live");
+    assert_eq!(result["level"], "error");
+    let gitlab: Value = serde_json::from_str(&scan("gitlab")).unwrap();
+    let description = gitlab["vulnerabilities"][0]["description"]
+        .as_str()
+        .unwrap();
+    assert!(
+        description.ends_with("Verified with the provider: live (octo-test)."),
+        "{description}"
+    );
+    assert!(scan("human").contains("verified: live (octo-test)"));
+}

@@ -62,7 +62,6 @@ impl<W: Write> GitLabSink<W> {
         let end_line = found.line + found.secret.matches('\n').count();
         let mut vulnerability = json!({
             "id": vulnerability_id(finding),
-            "category": "secret_detection",
             "name": found.signature_name,
             "description": format!(
                 "{} found in {}. Rotate the credential, then remove it from the code and its history.",
@@ -82,6 +81,21 @@ impl<W: Write> GitLabSink<W> {
                 "end_line": end_line,
             },
         });
+        if let Some(verification) = &finding.verification {
+            // The report format has no field for it; the description is what reviewers read.
+            let detail = verification
+                .identity
+                .as_deref()
+                .or(verification.reason.as_deref())
+                .map_or(String::new(), |d| format!(" ({d})"));
+            let text = format!(
+                " Verified with the provider: {}{detail}.",
+                verification.status.as_str()
+            );
+            if let Some(Value::String(description)) = vulnerability.get_mut("description") {
+                description.push_str(&text);
+            }
+        }
         if self.options.show_secrets {
             vulnerability["raw_source_code_extract"] = json!(found.secret);
         }
