@@ -12,8 +12,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 
+use crate::time::civil_from_days;
+
 use super::{
-    aws::{civil_from_days, hmac},
+    aws::hmac,
     check::Method,
     client::{Answer, Prepared},
     Check, Context, Values, Verdict, Verification,
