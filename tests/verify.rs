@@ -648,23 +648,13 @@ fn postgres_logins_are_checked_against_a_real_server() {
     );
     let (run, found) = database_verdicts(&uris, &["--verify-allow-private"]);
     assert_eq!(found.len(), 2, "{}", run.stderr);
-    let by_line = |line: u64| found.iter().find(|f| f["line"] == line).unwrap().clone();
+    assert_eq!(status_at(&found, 1), "live", "{found:?}");
+    let line_1 = found.iter().find(|f| f["line"] == 1).unwrap();
     assert_eq!(
-        by_line(1)["verification"]["status"],
-        "live",
-        "{:?}",
-        by_line(1)
-    );
-    assert_eq!(
-        by_line(1)["verification"]["identity"],
+        line_1["verification"]["identity"],
         format!("keysift@127.0.0.1:{port}")
     );
-    assert_eq!(
-        by_line(2)["verification"]["status"],
-        "invalid",
-        "{:?}",
-        by_line(2)
-    );
+    assert_eq!(status_at(&found, 2), "invalid", "{found:?}");
     assert!(!run.stdout.contains(DB_PASSWORD) && !run.stderr.contains(DB_PASSWORD));
 }
 
@@ -826,29 +816,14 @@ fn mysql_logins_are_checked_against_a_real_mariadb_server() {
     );
     let (run, found) = database_verdicts(&uris, &["--verify-allow-private"]);
     assert_eq!(found.len(), 3, "{}", run.stderr);
-    let by_line = |line: u64| found.iter().find(|f| f["line"] == line).unwrap().clone();
+    assert_eq!(status_at(&found, 1), "live", "{found:?}");
+    let line_1 = found.iter().find(|f| f["line"] == 1).unwrap();
     assert_eq!(
-        by_line(1)["verification"]["status"],
-        "live",
-        "{:?}",
-        by_line(1)
-    );
-    assert_eq!(
-        by_line(1)["verification"]["identity"],
+        line_1["verification"]["identity"],
         format!("keysift@127.0.0.1:{port}")
     );
-    assert_eq!(
-        by_line(2)["verification"]["status"],
-        "invalid",
-        "{:?}",
-        by_line(2)
-    );
-    assert_eq!(
-        by_line(3)["verification"]["status"],
-        "invalid",
-        "{:?}",
-        by_line(3)
-    );
+    assert_eq!(status_at(&found, 2), "invalid", "{found:?}");
+    assert_eq!(status_at(&found, 3), "invalid", "{found:?}");
     assert!(!run.stdout.contains(DB_PASSWORD) && !run.stderr.contains(DB_PASSWORD));
 
     // Without --verify-allow-private a loopback server is refused before connecting.
@@ -931,4 +906,12 @@ fn every_format_shows_the_verdict() {
         "{description}"
     );
     assert!(scan("human").contains("verified: live (octo-test)"));
+}
+
+/// The verdict of the finding on `line`.
+fn status_at(found: &[Value], line: u64) -> &str {
+    let finding = found.iter().find(|f| f["line"] == line);
+    finding.map_or("no finding", |f| {
+        f["verification"]["status"].as_str().unwrap_or("none")
+    })
 }

@@ -117,14 +117,7 @@ impl<W: Write> FindingSink for GitLabSink<W> {
     }
 
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
-        self.findings.sort_by_cached_key(|f| {
-            (
-                f.origin.display_path(),
-                f.found.line,
-                f.found.column,
-                f.found.signature_id.clone(),
-            )
-        });
+        self.findings.sort_by_cached_key(super::reading_order);
         let tool = json!({
             "id": "keysift",
             "name": "keysift",

@@ -83,16 +83,6 @@ impl<W: Write> JsonSink<W> {
     }
 }
 
-/// Sort key putting findings in reading order.
-fn reading_order(f: &Finding) -> (String, usize, usize, String) {
-    (
-        f.origin.display_path(),
-        f.found.line,
-        f.found.column,
-        f.found.signature_id.clone(),
-    )
-}
-
 impl<W: Write> FindingSink for JsonSink<W> {
     fn finding(&mut self, finding: &Finding) -> io::Result<bool> {
         self.findings.push(finding.clone());
@@ -105,7 +95,7 @@ impl<W: Write> FindingSink for JsonSink<W> {
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.findings.sort_by_cached_key(reading_order);
+        self.findings.sort_by_cached_key(super::reading_order);
         let document = Document {
             schema_version: SCHEMA_VERSION,
             tool: Tool {

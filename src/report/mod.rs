@@ -43,3 +43,13 @@ pub struct ReportOptions {
     /// Use ANSI colours (human output only).
     pub color: bool,
 }
+
+/// Sort key putting findings in reading order.
+pub(crate) fn reading_order(f: &Finding) -> (String, usize, usize, String) {
+    (
+        f.origin.display_path(),
+        f.found.line,
+        f.found.column,
+        f.found.signature_id.clone(),
+    )
+}

@@ -267,14 +267,7 @@ impl<W: Write> FindingSink for SarifSink<W> {
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.findings.sort_by_cached_key(|f| {
-            (
-                f.origin.display_path(),
-                f.found.line,
-                f.found.column,
-                f.found.signature_id.clone(),
-            )
-        });
+        self.findings.sort_by_cached_key(super::reading_order);
         let (rules, index) = self.rules();
         let results: Vec<Value> = self
             .findings
