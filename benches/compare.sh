@@ -91,7 +91,8 @@ corpus_dir() {
       if [ ! -f "$dir/.complete" ]; then
         say "cutting six 60 MB files from $source into $dir"
         rm -rf "$dir" && mkdir -p "$dir"
-        find "$source" -type f -print0 | sort -z | xargs -0 cat | head -c 360000000 |
+        # (head closes the pipe early on purpose: cat's SIGPIPE is expected.)
+        find "$source" -type f -print0 | sort -z | xargs -0 cat 2>/dev/null | head -c 360000000 |
           split -b 60000000 -d - "$dir/part-"
         touch "$dir/.complete"
       fi
