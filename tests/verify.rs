@@ -8,7 +8,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use common::{
     http::{Response, Server},
-    keysift, Run, Tree, GITHUB_TOKEN, GITHUB_TOKEN_2,
+    keysift, scan_json, Run, Tree, GITHUB_TOKEN, GITHUB_TOKEN_2,
 };
 use keysift::{
     findings::Finding,
@@ -31,14 +31,7 @@ fn github() -> Server {
 }
 
 fn run_in(tree: &Tree, args: &[&str]) -> (Run, Value) {
-    let output = keysift()
-        .arg("dir")
-        .arg(tree.path())
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let run = common::finish(output);
+    let run = scan_json(tree.path(), args);
     let json = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
     (run, json)
 }

@@ -9,19 +9,12 @@ use std::{path::Path, process::Command};
 use base64::Engine as _;
 use common::{
     http::{Request, Response, Server},
-    keysift, Run, Tree,
+    scan_json, Run, Tree,
 };
 use serde_json::{json, Value};
 
 fn scan(tree: &Tree, args: &[&str]) -> (Run, Vec<Value>) {
-    let output = keysift()
-        .arg("dir")
-        .arg(tree.path())
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let run = common::finish(output);
+    let run = scan_json(tree.path(), args);
     let json: Value = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
     let findings = json["findings"].as_array().cloned().unwrap_or_default();
     (run, findings)

@@ -15,7 +15,7 @@ use std::{
 };
 
 use base64::Engine as _;
-use common::{keysift, Tree};
+use common::{scan_json, Tree};
 use md5::Digest as _;
 use serde_json::Value;
 
@@ -339,14 +339,7 @@ fn mongod(mode: Mode) -> (u16, Arc<AtomicUsize>) {
 fn verdicts(text: &str, extra: &[&str]) -> Vec<Value> {
     let tree = Tree::new();
     tree.write("app.env", text);
-    let output = keysift()
-        .arg("dir")
-        .arg(tree.path())
-        .args(["--format", "json", "--verify"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let run = common::finish(output);
+    let run = scan_json(tree.path(), &[&["--verify"], extra].concat());
     assert!(!run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD));
     let mut findings = run.json()["findings"].as_array().cloned().unwrap();
     findings.sort_by_key(|f| f["line"].as_u64());

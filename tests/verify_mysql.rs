@@ -14,7 +14,7 @@ use std::{
     },
 };
 
-use common::{keysift, Tree};
+use common::{scan_json, Tree};
 use serde_json::Value;
 
 const USER: &str = "shop";
@@ -178,13 +178,7 @@ fn verdicts(port: u16) -> Vec<Value> {
              OLD=mysql://{USER}:Wr0ng-Pw5-Zq8vLx1@127.0.0.1:{port}/shop\n"
         ),
     );
-    let output = keysift()
-        .arg("dir")
-        .arg(tree.path())
-        .args(["--format", "json", "--verify", "--verify-allow-private"])
-        .output()
-        .unwrap();
-    let run = common::finish(output);
+    let run = scan_json(tree.path(), &["--verify", "--verify-allow-private"]);
     assert!(!run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD));
     let mut findings = run.json()["findings"].as_array().cloned().unwrap();
     findings.sort_by_key(|f| f["line"].as_u64());

@@ -7,7 +7,7 @@ mod common;
 use base64::Engine as _;
 use common::{
     http::{Request, Response, Server},
-    keysift, Run, Tree,
+    scan_json, Run, Tree,
 };
 use serde_json::{json, Value};
 
@@ -16,19 +16,7 @@ fn verify(text: &str, endpoint: &str, server: &Server) -> (Run, Value) {
     let tree = Tree::new();
     tree.write("config.env", text);
     let endpoint = format!("{endpoint}={}", server.url());
-    let output = keysift()
-        .arg("dir")
-        .arg(tree.path())
-        .args([
-            "--format",
-            "json",
-            "--verify",
-            "--verify-endpoint",
-            &endpoint,
-        ])
-        .output()
-        .unwrap();
-    let run = common::finish(output);
+    let run = scan_json(tree.path(), &["--verify", "--verify-endpoint", &endpoint]);
     let json: Value = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
     let finding = json["findings"]
         .as_array()
@@ -197,19 +185,7 @@ fn a_token_without_its_other_part_is_not_sent() {
         format!("SHOPIFY_ADMIN_ACCESS_TOKEN={SHOPIFY_TOKEN}\n"),
     );
     let endpoint = format!("shopify={}", server.url());
-    let output = keysift()
-        .arg("dir")
-        .arg(tree.path())
-        .args([
-            "--format",
-            "json",
-            "--verify",
-            "--verify-endpoint",
-            &endpoint,
-        ])
-        .output()
-        .unwrap();
-    let run = common::finish(output);
+    let run = scan_json(tree.path(), &["--verify", "--verify-endpoint", &endpoint]);
     let json = run.json();
     let findings = json["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1);

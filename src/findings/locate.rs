@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use super::{
-    allow::{inline_allow, line_end},
+    allow::{inline_allow, line_end, InlineAllow},
     redact, BlobFinding,
 };
 use crate::{filters::Candidate, rules::RuleSet};
@@ -109,12 +109,25 @@ pub fn describe(
     }
 
     let mut lines = LineCounter::new(haystack);
+    // Findings come in offset order, so those sharing a line are consecutive: the line's end
+    // and inline marker are looked up once per line, not once per finding (a minified file is
+    // one huge line with many findings).
+    let mut current_line: Option<(usize, usize, Option<InlineAllow>)> = None;
     let mut findings: Vec<BlobFinding> = kept
         .into_iter()
         .map(|(candidate, also_matched)| {
             let signature = rules.get(candidate.raw.signature);
             let secret = candidate.raw.secret.clone();
             let (line, line_start) = lines.line_of(secret.start);
+            let (line_end, allowed) = match current_line {
+                Some((start, end, allowed)) if start == line_start => (end, allowed),
+                _ => {
+                    let end = line_end(haystack, secret.start);
+                    let allowed = inline_allow(haystack, line_start..end);
+                    current_line = Some((line_start, end, allowed));
+                    (end, allowed)
+                }
+            };
             BlobFinding {
                 signature_id: signature.id().to_string(),
                 signature_name: signature.name().to_string(),
@@ -124,8 +137,8 @@ pub fn describe(
                 offset: secret.start,
                 line,
                 column: 1 + char_count(&haystack[line_start..secret.start]),
-                allowed: inline_allow(haystack, line_start..line_end(haystack, secret.start)),
-                snippet: snippet(haystack, line_start, secret),
+                allowed,
+                snippet: snippet(haystack, line_start..line_end, secret),
                 also_matched,
                 captures: candidate
                     .raw
@@ -233,8 +246,9 @@ fn char_count(bytes: &[u8]) -> usize {
     String::from_utf8_lossy(bytes).chars().count()
 }
 
-fn snippet(haystack: &[u8], line_start: usize, secret: Range<usize>) -> Snippet {
-    let line_end = line_end(haystack, secret.start);
+/// The snippet of `secret` on its line (`line`, its newline excluded).
+fn snippet(haystack: &[u8], line: Range<usize>, secret: Range<usize>) -> Snippet {
+    let (line_start, line_end) = (line.start, line.end);
     // What is shown of the secret, and where the text after it starts: after the whole secret
     // (or the end of the line), never inside the part of a long secret that is cut from view.
     let secret_end = secret
@@ -308,7 +322,7 @@ mod tests {
         let mut line = "x".repeat(500);
         line.push_str("SECRET");
         line.push_str(&"y".repeat(500));
-        let s = snippet(line.as_bytes(), 0, 500..506);
+        let s = snippet(line.as_bytes(), 0..line.len(), 500..506);
         assert_eq!(s.secret, "SECRET");
         assert!(s.before.starts_with('…') && s.before.len() < 70);
         assert!(s.after.ends_with('…') && s.after.len() < 70);
@@ -318,7 +332,7 @@ mod tests {
     fn long_secrets_never_leak_into_the_text_after_them() {
         let secret = "s".repeat(300);
         let line = format!("token={secret} # tail");
-        let s = snippet(line.as_bytes(), 0, 6..306);
+        let s = snippet(line.as_bytes(), 0..line.len(), 6..306);
         assert_eq!(s.secret.len(), SECRET_IN_SNIPPET + '…'.len_utf8());
         assert_eq!(s.after, " # tail");
     }
@@ -326,7 +340,7 @@ mod tests {
     #[test]
     fn multi_line_secrets_show_their_first_line() {
         let text = b"key = -----BEGIN\nbody\n-----END";
-        let s = snippet(text, 0, 6..text.len());
+        let s = snippet(text, 0..line_end(text, 6), 6..text.len());
         assert_eq!(s.before, "key = ");
         assert_eq!(s.secret, "-----BEGIN…");
         assert_eq!(s.after, "");
