@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use regex_automata::{meta, util::captures::Captures, Anchored, Input};
 
-use super::{MatchError, NamedCapture, RawMatch, Triggers};
+use super::{warm, MatchError, NamedCapture, RawMatch, Triggers};
 use crate::rules::{RuleSet, Signature, SignatureIndex};
 
 /// Per-thread regex working memory, one slot per signature, filled on first use: the search
@@ -40,6 +40,13 @@ pub fn confirm(
     out: &mut Vec<RawMatch>,
 ) -> Result<(), MatchError> {
     let (windows, starts) = triggers.finish();
+    warm::prepare(
+        rules,
+        windows
+            .iter()
+            .map(|w| w.0)
+            .chain(starts.iter().map(|s| s.0)),
+    );
     for (index, window) in windows {
         let target = Target::new(rules, *index)?;
         confirm_window(

@@ -25,6 +25,7 @@ pub mod hyperscan;
 pub(crate) mod keywords;
 mod portable;
 mod triggers;
+mod warm;
 
 use std::{any::Any, ops::Range, path::PathBuf, sync::Arc};
 

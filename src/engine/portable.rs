@@ -117,6 +117,16 @@ impl KeywordPrefilter {
         }
         hits.clear();
         self.keywords.find_all(haystack, hits);
+        // The loop below reads each triggered signature's facts; build the missing ones on
+        // every core first.
+        super::warm::prepare(
+            rules,
+            hits.iter().flat_map(|hit| {
+                self.targets[hit.keyword as usize]
+                    .iter()
+                    .map(|target| target.signature)
+            }),
+        );
         for hit in hits.iter() {
             let keyword = hit.keyword as usize;
             let span = hit.start..hit.start + self.keyword_lengths[keyword];

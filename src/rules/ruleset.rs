@@ -8,6 +8,7 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::hex::hex;
@@ -131,9 +132,15 @@ impl RuleSet {
     /// Analyses and compiles every signature's pattern now, returning the problems of those
     /// that fail.
     pub fn compile_all(&self) -> Vec<Problem> {
-        self.signatures
-            .iter()
-            .flat_map(|sig| {
+        self.compile(&self.signatures)
+    }
+
+    /// Analyses and compiles `signatures` on every core (about 0.3 ms each, a third of a
+    /// second for the built-in library on one core), returning the problems, in order.
+    fn compile(&self, signatures: &[Signature]) -> Vec<Problem> {
+        signatures
+            .par_iter()
+            .flat_map_iter(|sig| {
                 let analysed = sig.pattern_problems();
                 if !analysed.is_empty() {
                     return analysed;
@@ -316,13 +323,9 @@ impl RuleSetBuilder {
             digest: OnceLock::new(),
         };
         // Extra files are compiled now, so a bad pattern is reported at load time with its
-        // file and line rather than silently skipped mid-scan.
-        if extra_from != usize::MAX {
-            problems.extend(set.compile_all().into_iter().filter(|p| {
-                set.find(p.signature.as_deref().unwrap_or_default())
-                    .is_some_and(|(idx, _)| !set.is_builtin(idx))
-            }));
-        }
+        // file and line rather than silently skipped mid-scan. Built-ins stay lazy: the test
+        // suite proves they compile.
+        problems.extend(set.compile(&set.signatures[set.builtin_len..]));
         if problems.is_empty() {
             Ok(set)
         } else {

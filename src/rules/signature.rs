@@ -416,6 +416,18 @@ impl Signature {
         &self.location
     }
 
+    /// Whether the pattern's facts and regex are built already (see [`Signature::prepare`]).
+    pub fn is_prepared(&self) -> bool {
+        self.facts.get().is_some() && self.regex.get().is_some()
+    }
+
+    /// Builds now what matching builds on first use: the pattern's facts and its regex.
+    /// Errors are kept and reported by the calls that need the result.
+    pub fn prepare(&self) {
+        let _ = self.facts();
+        let _ = self.regex();
+    }
+
     /// The compiled regex, built on first use. Built-in patterns are proven to compile by the
     /// test suite; extra files are compiled eagerly at load time by [`super::RuleSetBuilder`].
     pub fn regex(&self) -> Result<&meta::Regex, &str> {
