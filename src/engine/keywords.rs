@@ -18,6 +18,10 @@ use std::collections::VecDeque;
 const INTERLEAVE_MIN: usize = 16 * 1024;
 /// Independent chains walked in lockstep over a large haystack.
 const LANES: usize = 4;
+/// log2 of the row length when the classes fit in 64 (the built-in library has 59).
+const NARROW_ROWS: u32 = 6;
+/// log2 of the row length otherwise: every byte its own class.
+const WIDE_ROWS: u32 = 8;
 
 /// A keyword occurrence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,14 +37,14 @@ pub struct KeywordHit {
 pub struct KeywordAutomaton {
     /// Byte → equivalence class; upper- and lower-case letters share a class.
     classes: [u8; 256],
-    /// Number of classes: the stride of the transition table.
-    stride: usize,
-    /// `transitions[state + class]` is the next state, itself a premultiplied offset.
-    transitions: Vec<u32>,
-    /// States at or above this offset are matching states.
+    /// log2 of the row length ([`NARROW_ROWS`] or [`WIDE_ROWS`]): a row is found with a
+    /// constant shift rather than a multiplication.
+    shift: u32,
+    /// `transitions[(state << shift) | class]` is the next state.
+    transitions: Transitions,
+    /// States at or above this number are matching states.
     first_match: u32,
-    /// For each matching state (indexed by `(state - first_match) / stride`), the keywords that
-    /// end there.
+    /// For each matching state (indexed by `state - first_match`), the keywords that end there.
     outputs: Vec<Box<[u32]>>,
     /// Length of each keyword.
     lengths: Vec<usize>,
@@ -51,16 +55,26 @@ impl KeywordAutomaton {
     /// Builds the automaton. Keywords are matched ignoring ASCII case; empty keywords are
     /// ignored.
     pub fn new<K: AsRef<[u8]>>(keywords: &[K]) -> KeywordAutomaton {
+        Self::build(keywords, true)
+    }
+
+    /// Builds the automaton, with 16-bit state ids if `narrow` and the states fit.
+    fn build<K: AsRef<[u8]>>(keywords: &[K], narrow: bool) -> KeywordAutomaton {
         let folded: Vec<Vec<u8>> = keywords
             .iter()
             .map(|k| k.as_ref().to_ascii_lowercase())
             .collect();
         let (classes, stride) = byte_classes(&folded);
         let trie = Trie::build(&folded, &classes, stride);
-        let (transitions, outputs, first_match) = trie.into_dfa(stride);
+        let shift = if stride <= 1 << NARROW_ROWS {
+            NARROW_ROWS
+        } else {
+            WIDE_ROWS
+        };
+        let (transitions, outputs, first_match) = trie.into_dfa(stride, shift, narrow);
         KeywordAutomaton {
             classes,
-            stride,
+            shift,
             transitions,
             first_match,
             outputs,
@@ -71,32 +85,115 @@ impl KeywordAutomaton {
 
     /// Whether any keyword occurs in `haystack`.
     pub fn is_match(&self, haystack: &[u8]) -> bool {
-        let mut state = 0u32;
-        haystack.iter().any(|&byte| {
-            state = self.step(state, byte);
-            state >= self.first_match
-        })
+        walk_with!(self, |walker| walker.is_match(haystack))
     }
 
     /// Appends every occurrence of every keyword in `haystack` to `hits`, sorted by start.
     pub fn find_all(&self, haystack: &[u8], hits: &mut Vec<KeywordHit>) {
         let first = hits.len();
-        if haystack.len() < INTERLEAVE_MIN || self.longest == 0 {
+        walk_with!(self, |walker| walker.find_all(haystack, hits));
+        hits[first..].sort_unstable();
+    }
+}
+
+/// Runs `$body` with `$walker` bound to a [`Walker`] compiled for the automaton's state id
+/// width and row length.
+macro_rules! walk_with {
+    ($automaton:expr, |$walker:ident| $body:expr) => {{
+        let automaton = $automaton;
+        match (&automaton.transitions, automaton.shift) {
+            (Transitions::Narrow(transitions), NARROW_ROWS) => {
+                let $walker = Walker::<u16, NARROW_ROWS> {
+                    automaton,
+                    transitions,
+                };
+                $body
+            }
+            (Transitions::Narrow(transitions), _) => {
+                let $walker = Walker::<u16, WIDE_ROWS> {
+                    automaton,
+                    transitions,
+                };
+                $body
+            }
+            (Transitions::Wide(transitions), NARROW_ROWS) => {
+                let $walker = Walker::<u32, NARROW_ROWS> {
+                    automaton,
+                    transitions,
+                };
+                $body
+            }
+            (Transitions::Wide(transitions), _) => {
+                let $walker = Walker::<u32, WIDE_ROWS> {
+                    automaton,
+                    transitions,
+                };
+                $body
+            }
+        }
+    }};
+}
+use walk_with;
+
+/// The transition table, with the narrowest state ids that fit.
+#[derive(Debug, Clone)]
+enum Transitions {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+/// A state id as stored in the transition table.
+trait StateId: Copy {
+    fn get(self) -> u32;
+}
+
+impl StateId for u16 {
+    #[inline(always)]
+    fn get(self) -> u32 {
+        u32::from(self)
+    }
+}
+
+impl StateId for u32 {
+    #[inline(always)]
+    fn get(self) -> u32 {
+        self
+    }
+}
+
+/// The automaton walking with its table's state id width and row length known, so each walk
+/// loop is compiled for one layout: a constant shift is one instruction, a variable one three.
+struct Walker<'a, S, const SHIFT: u32> {
+    automaton: &'a KeywordAutomaton,
+    transitions: &'a [S],
+}
+
+impl<S: StateId, const SHIFT: u32> Walker<'_, S, SHIFT> {
+    fn is_match(&self, haystack: &[u8]) -> bool {
+        let first_match = self.automaton.first_match;
+        let mut state = 0u32;
+        haystack.iter().any(|&byte| {
+            state = self.step(state, byte);
+            state >= first_match
+        })
+    }
+
+    fn find_all(&self, haystack: &[u8], hits: &mut Vec<KeywordHit>) {
+        if haystack.len() < INTERLEAVE_MIN || self.automaton.longest == 0 {
             self.walk(haystack, 0..haystack.len(), 0..haystack.len(), hits);
         } else {
             self.walk_interleaved(haystack, hits);
         }
-        hits[first..].sort_unstable();
     }
 
     #[inline(always)]
     fn step(&self, state: u32, byte: u8) -> u32 {
-        // Every state is a premultiplied offset below `transitions.len() - stride` and every
-        // class is below `stride`, so the index is in bounds; checked in debug builds.
-        let index = state as usize + self.classes[byte as usize] as usize;
+        // Every state is below the number of rows and every class is below the row length, so
+        // the index is in bounds; checked in debug builds.
+        let index = ((state as usize) << SHIFT) | self.automaton.classes[byte as usize] as usize;
         debug_assert!(index < self.transitions.len());
         // SAFETY: see above; the table is built with one full row per state.
-        unsafe { *self.transitions.get_unchecked(index) }
+        unsafe { self.transitions.get_unchecked(index).get() }
     }
 
     #[inline(always)]
@@ -107,9 +204,10 @@ impl KeywordAutomaton {
         owned: &std::ops::Range<usize>,
         hits: &mut Vec<KeywordHit>,
     ) {
-        let row = (state - self.first_match) as usize / self.stride;
-        for &keyword in self.outputs[row].iter() {
-            let start = end + 1 - self.lengths[keyword as usize];
+        let automaton = self.automaton;
+        let row = (state - automaton.first_match) as usize;
+        for &keyword in automaton.outputs[row].iter() {
+            let start = end + 1 - automaton.lengths[keyword as usize];
             if owned.contains(&start) {
                 hits.push(KeywordHit { start, keyword });
             }
@@ -124,10 +222,11 @@ impl KeywordAutomaton {
         owned: std::ops::Range<usize>,
         hits: &mut Vec<KeywordHit>,
     ) {
+        let first_match = self.automaton.first_match;
         let mut state = 0u32;
         for (i, &byte) in haystack[span.clone()].iter().enumerate() {
             state = self.step(state, byte);
-            if state >= self.first_match {
+            if state >= first_match {
                 self.emit(state, span.start + i, &owned, hits);
             }
         }
@@ -136,6 +235,8 @@ impl KeywordAutomaton {
     /// Four chains over four slices, each slice extended by the longest keyword so that a
     /// keyword straddling two slices is completed by the chain that saw its start.
     fn walk_interleaved(&self, haystack: &[u8], hits: &mut Vec<KeywordHit>) {
+        let first_match = self.automaton.first_match;
+        let longest = self.automaton.longest;
         let len = haystack.len();
         let part = len / LANES;
         let owned: [std::ops::Range<usize>; LANES] = std::array::from_fn(|lane| {
@@ -146,7 +247,7 @@ impl KeywordAutomaton {
             }
         });
         let ends: [usize; LANES] =
-            std::array::from_fn(|lane| (owned[lane].end + self.longest - 1).min(len));
+            std::array::from_fn(|lane| (owned[lane].end + longest - 1).min(len));
         let common = (0..LANES)
             .map(|lane| ends[lane] - owned[lane].start)
             .min()
@@ -157,7 +258,7 @@ impl KeywordAutomaton {
                 states[lane] = self.step(states[lane], haystack[owned[lane].start + offset]);
             }
             for lane in 0..LANES {
-                if states[lane] >= self.first_match {
+                if states[lane] >= first_match {
                     self.emit(states[lane], owned[lane].start + offset, &owned[lane], hits);
                 }
             }
@@ -167,7 +268,7 @@ impl KeywordAutomaton {
             let mut state = states[lane];
             for (i, &byte) in haystack[tail.clone()].iter().enumerate() {
                 state = self.step(state, byte);
-                if state >= self.first_match {
+                if state >= first_match {
                     self.emit(state, tail.start + i, &owned[lane], hits);
                 }
             }
@@ -225,13 +326,20 @@ impl Trie {
     }
 
     /// Adds failure transitions breadth-first (the classic Aho-Corasick construction, with
-    /// each state's outputs merged with its failure state's), then renumbers states so that
-    /// all matching states come last and premultiplies their ids by the stride.
-    fn into_dfa(mut self, stride: usize) -> (Vec<u32>, Vec<Box<[u32]>>, u32) {
+    /// each state's outputs merged with its failure state's), then renumbers states in
+    /// breadth-first order with all matching states last, and lays the table out in rows of
+    /// `1 << shift` entries.
+    fn into_dfa(
+        mut self,
+        stride: usize,
+        shift: u32,
+        narrow: bool,
+    ) -> (Transitions, Vec<Box<[u32]>>, u32) {
         let count = self.ends.len();
         let mut delta = vec![0u32; count * stride];
         let mut fail = vec![0u32; count];
         let mut queue = VecDeque::new();
+        let mut breadth_first = vec![0usize];
         for (class, &child) in self.children[..stride].iter().enumerate() {
             if child != u32::MAX {
                 delta[class] = child;
@@ -239,6 +347,7 @@ impl Trie {
             }
         }
         while let Some(state) = queue.pop_front() {
+            breadth_first.push(state);
             let failure = fail[state] as usize;
             let inherited = self.ends[failure].clone();
             self.ends[state].extend(inherited);
@@ -254,25 +363,35 @@ impl Trie {
             }
         }
 
-        let mut order: Vec<usize> = (0..count).filter(|&s| self.ends[s].is_empty()).collect();
+        let matching = |s: &usize| !self.ends[*s].is_empty();
+        let mut order: Vec<usize> = breadth_first
+            .iter()
+            .copied()
+            .filter(|s| !matching(s))
+            .collect();
         let first_match = order.len();
-        order.extend((0..count).filter(|&s| !self.ends[s].is_empty()));
+        order.extend(breadth_first.iter().copied().filter(matching));
         let mut renumbered = vec![0u32; count];
         for (new, &old) in order.iter().enumerate() {
-            renumbered[old] = (new * stride) as u32;
+            renumbered[old] = new as u32;
         }
-        let mut transitions = vec![0u32; count * stride];
+        let row = 1usize << shift;
+        let mut transitions = vec![0u32; count * row];
         for (new, &old) in order.iter().enumerate() {
             for class in 0..stride {
-                transitions[new * stride + class] =
-                    renumbered[delta[old * stride + class] as usize];
+                transitions[new * row + class] = renumbered[delta[old * stride + class] as usize];
             }
         }
+        let transitions = if narrow && count <= usize::from(u16::MAX) + 1 {
+            Transitions::Narrow(transitions.into_iter().map(|s| s as u16).collect())
+        } else {
+            Transitions::Wide(transitions)
+        };
         let outputs = order[first_match..]
             .iter()
             .map(|&old| std::mem::take(&mut self.ends[old]).into_boxed_slice())
             .collect();
-        (transitions, outputs, (first_match * stride) as u32)
+        (transitions, outputs, first_match as u32)
     }
 }
 
@@ -344,6 +463,63 @@ mod tests {
             text[at..at + 8].copy_from_slice(b"password");
         }
         assert_eq!(found(&keywords, &text), naive(&keywords, &text));
+    }
+
+    #[test]
+    fn wide_and_narrow_tables_find_the_same_hits() {
+        let keywords = [
+            "ghp_", "xoxb-", "password", "pass", "sk_live_", "ab", "zzzz",
+        ];
+        let mut text = Vec::new();
+        let mut x = 11u64;
+        while text.len() < 2 * INTERLEAVE_MIN {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let piece: &[u8] = match (x >> 33) % 6 {
+                0 => b"PASSword",
+                1 => b"ghp_x",
+                2 => b"xoxB-",
+                3 => b"zzzzzab",
+                _ => b" sk_live_ ",
+            };
+            text.extend_from_slice(piece);
+        }
+        let narrow = KeywordAutomaton::build(&keywords, true);
+        let wide = KeywordAutomaton::build(&keywords, false);
+        assert!(matches!(narrow.transitions, Transitions::Narrow(_)));
+        assert!(matches!(wide.transitions, Transitions::Wide(_)));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        narrow.find_all(&text, &mut a);
+        wide.find_all(&text, &mut b);
+        assert_eq!(a, b);
+        assert_eq!(a, naive(&keywords, &text));
+        assert!(wide.is_match(b"xx PassWord") && !wide.is_match(b"pas swor"));
+    }
+
+    #[test]
+    fn more_states_than_sixteen_bits_hold_take_the_wide_table() {
+        // 70,000 distinct keywords of 8 bytes: well over 65,536 states.
+        let keywords: Vec<String> = (0..70_000u32).map(|i| format!("k{i:07}")).collect();
+        let automaton = KeywordAutomaton::new(&keywords);
+        assert!(matches!(automaton.transitions, Transitions::Wide(_)));
+        let mut hits = Vec::new();
+        automaton.find_all(b"x k0069999 k0000000k0000001", &mut hits);
+        let found: Vec<u32> = hits.iter().map(|h| h.keyword).collect();
+        assert_eq!(found, [69_999, 0, 1]);
+    }
+
+    #[test]
+    fn keywords_with_more_than_64_distinct_bytes_take_long_rows() {
+        // 100 two-byte keywords over 100 distinct lead bytes (non-ASCII: no case folding).
+        let keywords: Vec<Vec<u8>> = (0..100u8).map(|b| vec![0x80 + b, b'q']).collect();
+        let automaton = KeywordAutomaton::new(&keywords);
+        assert_eq!(automaton.shift, WIDE_ROWS);
+        let text = [0x80 + 99, b'Q', 0x80, b'q', 0x80, 0x81, b'q'];
+        let mut hits = Vec::new();
+        automaton.find_all(&text, &mut hits);
+        let found: Vec<(usize, u32)> = hits.iter().map(|h| (h.start, h.keyword)).collect();
+        assert_eq!(found, [(0, 99), (2, 0), (5, 1)]);
     }
 
     #[test]

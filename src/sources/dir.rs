@@ -166,59 +166,29 @@ impl DirSourceBuilder {
                 !VCS_DIRS.contains(&entry.file_name().to_string_lossy().as_ref())
             });
 
+        // Each walker thread classifies its own entries, `stat` included, so that work is
+        // spread over the walk's threads instead of following it on this one.
+        let exclude: HashSet<PathBuf> = self.exclude.into_iter().collect();
         let (sender, receiver) = mpsc::channel();
         walk.build_parallel().run(|| {
             let sender = sender.clone();
+            let exclude = &exclude;
             Box::new(move |entry| {
-                let _ = sender.send(entry);
+                if let Some(walked) = classify(entry, exclude) {
+                    let _ = sender.send(walked);
+                }
                 WalkState::Continue
             })
         });
         drop(sender);
 
-        let exclude: HashSet<PathBuf> = self.exclude.into_iter().collect();
         let mut items = Vec::new();
         let mut skipped_links = 0;
-        for entry in receiver {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(err) => {
-                    errors.push(walk_error(&err));
-                    continue;
-                }
-            };
-            let Some(file_type) = entry.file_type() else {
-                continue;
-            };
-            let path = entry.path();
-            if file_type.is_dir() {
-                continue;
-            }
-            if file_type.is_symlink() {
-                skipped_links += 1;
-                continue;
-            }
-            if !exclude.is_empty() && fs::canonicalize(path).is_ok_and(|p| exclude.contains(&p)) {
-                continue;
-            }
-            if !file_type.is_file() {
-                errors.push(SourceError::new(
-                    path.display().to_string(),
-                    SourceErrorKind::NotRegular,
-                    format!(
-                        "skipped: not a regular file ({})",
-                        describe_special(&file_type)
-                    ),
-                ));
-                continue;
-            }
-            match entry.metadata() {
-                Ok(meta) => items.push(FileItem {
-                    path: path.to_path_buf(),
-                    size: meta.len(),
-                    may_repeat: false,
-                }),
-                Err(err) => errors.push(walk_error(&err)),
+        for walked in receiver {
+            match walked {
+                Walked::File(item) => items.push(item),
+                Walked::Link => skipped_links += 1,
+                Walked::Error(error) => errors.push(error),
             }
         }
 
@@ -234,6 +204,55 @@ impl DirSourceBuilder {
             archives: self.archives,
         }
     }
+}
+
+/// What the walk makes of one entry.
+enum Walked {
+    File(FileItem),
+    /// A symbolic link, not followed.
+    Link,
+    Error(SourceError),
+}
+
+/// Classifies a walked entry; `None` for what is neither scanned nor reported (directories,
+/// excluded files).
+fn classify(
+    entry: Result<ignore::DirEntry, ignore::Error>,
+    exclude: &HashSet<PathBuf>,
+) -> Option<Walked> {
+    let entry = match entry {
+        Ok(entry) => entry,
+        Err(err) => return Some(Walked::Error(walk_error(&err))),
+    };
+    let file_type = entry.file_type()?;
+    let path = entry.path();
+    if file_type.is_dir() {
+        return None;
+    }
+    if file_type.is_symlink() {
+        return Some(Walked::Link);
+    }
+    if !exclude.is_empty() && fs::canonicalize(path).is_ok_and(|p| exclude.contains(&p)) {
+        return None;
+    }
+    if !file_type.is_file() {
+        return Some(Walked::Error(SourceError::new(
+            path.display().to_string(),
+            SourceErrorKind::NotRegular,
+            format!(
+                "skipped: not a regular file ({})",
+                describe_special(&file_type)
+            ),
+        )));
+    }
+    Some(match entry.metadata() {
+        Ok(meta) => Walked::File(FileItem {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            may_repeat: false,
+        }),
+        Err(err) => Walked::Error(walk_error(&err)),
+    })
 }
 
 fn mark_possible_duplicates(items: &mut [FileItem]) {
