@@ -191,8 +191,9 @@ pub enum Loaded {
 pub trait Source: Sync {
     /// A cheap description of one blob.
     type Item: Send + Sync;
-    /// Per-thread reading state (buffers, handles).
-    type Reader;
+    /// Per-thread reading state (buffers, handles). `Send` so the scan loop may keep it in a
+    /// slot per worker thread.
+    type Reader: Send;
 
     /// The blobs to scan, enumerated up front.
     fn items(&self) -> &[Self::Item];
