@@ -15,7 +15,7 @@ use std::{
 
 use rayon::prelude::*;
 
-use super::{Event, RunOptions, Scanner, Summary};
+use super::{per_thread::PerThread, Event, RunOptions, Scanner, Summary};
 use crate::{
     findings::{BlobFinding, Finding},
     sources::{
@@ -145,23 +145,26 @@ pub fn scan_images(
     let errors = Mutex::new(Vec::new());
     let seen_content = SeenContent::default();
     let read_all = || -> Vec<(String, LayerResult)> {
+        let scratches = PerThread::new(rayon::current_num_threads());
         unique
             .par_iter()
-            .map_init(
-                || scanner.new_scratch(),
-                |scratch, (a, layer)| {
-                    let archive = &archives[*a];
-                    let shared = Shared {
-                        scanner,
-                        options,
-                        counts: &counts,
-                        errors: &errors,
-                        seen: &seen_content,
-                    };
-                    let result = scan_layer(archive, layer, &shared, scratch);
-                    (layer.digest.clone(), result)
-                },
-            )
+            .map(|(a, layer)| {
+                scratches.with(
+                    || scanner.new_scratch(),
+                    |scratch| {
+                        let archive = &archives[*a];
+                        let shared = Shared {
+                            scanner,
+                            options,
+                            counts: &counts,
+                            errors: &errors,
+                            seen: &seen_content,
+                        };
+                        let result = scan_layer(archive, layer, &shared, scratch);
+                        (layer.digest.clone(), result)
+                    },
+                )
+            })
             .collect()
     };
     let results: HashMap<String, LayerResult> = match rayon::ThreadPoolBuilder::new()

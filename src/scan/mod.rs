@@ -4,6 +4,7 @@ mod chunks;
 mod dedup;
 pub mod git;
 pub mod image;
+mod per_thread;
 mod pipeline;
 mod progress;
 mod summary;

@@ -9,7 +9,7 @@
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
-        mpsc, Arc, Mutex,
+        mpsc, Arc,
     },
     time::Instant,
 };
@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use super::{
     dedup::{BlobResults, Claim, SeenBlobs},
+    per_thread::PerThread,
     Progress, ScanScratch, Scanner, Summary,
 };
 use crate::{
@@ -152,37 +153,6 @@ struct Worker<'a, S: Source> {
     counters: &'a Counters,
     progress: Option<&'static Progress>,
     stop: &'a AtomicBool,
-}
-
-/// One value per worker thread, made on the thread's first use and kept for the whole run.
-///
-/// Why not rayon's `for_each_init`: it makes a new value for every piece of work it splits
-/// off, and scanner scratch is worth keeping. Its regex caches (lazy DFAs, one per signature)
-/// warm up as they are used; on the generated corpus, rebuilding them cost about 5% of the CPU
-/// (perf: determinization and cache set-up).
-struct PerThread<T> {
-    slots: Vec<Mutex<Option<T>>>,
-}
-
-impl<T> PerThread<T> {
-    fn new(threads: usize) -> Self {
-        PerThread {
-            slots: (0..threads.max(1)).map(|_| Mutex::new(None)).collect(),
-        }
-    }
-
-    /// Runs `work` with this thread's value, made by `make` on first use. A thread that is
-    /// already inside `work` (rayon may run a second item on a thread waiting for nested
-    /// parallel work, such as a huge blob's chunks) gets a fresh value for the nested item.
-    fn with(&self, make: impl Fn() -> T, work: impl FnOnce(&mut T)) {
-        let slot = rayon::current_thread_index()
-            .and_then(|index| self.slots.get(index))
-            .and_then(|slot| slot.try_lock().ok());
-        match slot {
-            Some(mut guard) => work(guard.get_or_insert_with(make)),
-            None => work(&mut make()),
-        }
-    }
 }
 
 /// What each worker thread owns.
