@@ -5,6 +5,9 @@
 #                      lazily on a signature's first keyword hit)
 #   hyperscan-warm     --engine hyperscan, its compiled database read from the on-disk cache
 #   hyperscan-cold     --engine hyperscan with an empty cache: the database is compiled
+#   every-signature    the portable engine on one small text holding every signature's keywords
+#                      (the `keywords` lines of signatures/*.toml): the worst first blob, which
+#                      builds every signature's regex and pattern facts before it is scanned
 # The Hyperscan rows appear when the system has libhs (Debian's libhyperscan-dev).
 #
 #   benches/startup.sh [--runs N]
@@ -29,8 +32,10 @@ command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -q
 KEYSIFT=$ROOT/target/release/keysift
 CACHE=$(mktemp -d)
 trap 'rm -rf "$CACHE"' EXIT
+grep -h '^keywords' "$ROOT"/signatures/*.toml > "$CACHE/every-keyword.txt"
 
 commands=(-n portable "$KEYSIFT stdin < /dev/null")
+commands+=(-n every-signature "$KEYSIFT stdin --quiet < $CACHE/every-keyword.txt")
 if [ ${#FEATURES[@]} -gt 0 ]; then
   # Fill the cache once so the warm runs read it.
   XDG_CACHE_HOME=$CACHE "$KEYSIFT" stdin --engine hyperscan </dev/null

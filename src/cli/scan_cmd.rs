@@ -89,7 +89,10 @@ pub fn stdin(mut args: StdinArgs, config: &ConfigRequest) -> anyhow::Result<Outc
     let limits = ReadLimits::default();
     let source =
         StdinSource::new(limits).open_archives(archive_limits(&args.archives, limits.max_size));
-    run_scan(&source, &scanner, &args.scan)
+    let outcome = run_scan(&source, &scanner, &args.scan);
+    // As for `dir`: no piecewise freeing just before the process ends.
+    std::mem::forget(scanner);
+    outcome
 }
 
 /// The archive limits `args` ask for, members capped at `max_member_size`; `None` when
