@@ -436,6 +436,19 @@ mod tests {
         hits
     }
 
+    /// At least `len` bytes of `pieces` in a pseudo-random order fixed by `seed`.
+    fn fragments(pieces: &[&[u8]], len: usize, seed: u64) -> Vec<u8> {
+        let mut text = Vec::new();
+        let mut x = seed;
+        while text.len() < len {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.extend_from_slice(pieces[(x >> 33) as usize % pieces.len()]);
+        }
+        text
+    }
+
     fn found(keywords: &[&str], haystack: &[u8]) -> Vec<KeywordHit> {
         let mut hits = Vec::new();
         KeywordAutomaton::new(keywords).find_all(haystack, &mut hits);
@@ -457,24 +470,21 @@ mod tests {
         ];
         // Pseudo-random text dense in keyword fragments, long enough for four lanes, with
         // keywords planted across every lane boundary.
-        let mut text = Vec::new();
-        let mut x = 7u64;
-        while text.len() < 3 * INTERLEAVE_MIN {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let piece: &[u8] = match (x >> 33) % 9 {
-                0 => b"PassWord",
-                1 => b"ghp_",
-                2 => b"xoxb-",
-                3 => b"sk_live_",
-                4 => b"zzzzz",
-                5 => b"a",
-                6 => b"b",
-                _ => b" q ",
-            };
-            text.extend_from_slice(piece);
-        }
+        let mut text = fragments(
+            &[
+                b"PassWord",
+                b"ghp_",
+                b"xoxb-",
+                b"sk_live_",
+                b"zzzzz",
+                b"a",
+                b"b",
+                b" q ",
+                b" q ",
+            ],
+            3 * INTERLEAVE_MIN,
+            7,
+        );
         for cut in 1..LANES {
             let at = cut * (text.len() / LANES) - 3;
             text[at..at + 8].copy_from_slice(b"password");
@@ -487,21 +497,18 @@ mod tests {
         let keywords = [
             "ghp_", "xoxb-", "password", "pass", "sk_live_", "ab", "zzzz",
         ];
-        let mut text = Vec::new();
-        let mut x = 11u64;
-        while text.len() < 2 * INTERLEAVE_MIN {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let piece: &[u8] = match (x >> 33) % 6 {
-                0 => b"PASSword",
-                1 => b"ghp_x",
-                2 => b"xoxB-",
-                3 => b"zzzzzab",
-                _ => b" sk_live_ ",
-            };
-            text.extend_from_slice(piece);
-        }
+        let text = fragments(
+            &[
+                b"PASSword",
+                b"ghp_x",
+                b"xoxB-",
+                b"zzzzzab",
+                b" sk_live_ ",
+                b" sk_live_ ",
+            ],
+            2 * INTERLEAVE_MIN,
+            11,
+        );
         let narrow = KeywordAutomaton::build(&keywords, true);
         let wide = KeywordAutomaton::build(&keywords, false);
         assert!(matches!(narrow.transitions, Transitions::Narrow(_)));
