@@ -32,7 +32,7 @@ command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -q
 KEYSIFT=$ROOT/target/release/keysift
 CACHE=$(mktemp -d)
 trap 'rm -rf "$CACHE"' EXIT
-grep -h '^keywords' "$ROOT"/signatures/*.toml > "$CACHE/every-keyword.txt"
+grep -h '^keywords *=' "$ROOT"/signatures/*.toml > "$CACHE/every-keyword.txt"
 
 commands=(-n portable "$KEYSIFT stdin < /dev/null")
 commands+=(-n every-signature "$KEYSIFT stdin --quiet < $CACHE/every-keyword.txt")
